@@ -1,0 +1,105 @@
+//! The observer hook: how a goroutine runtime learns what gocsp operations are waiting on.
+//!
+//! `gocsp-channel` knows nothing about goroutines. Every gocsp future that returns
+//! `Poll::Pending` (and every blocking call that parks its thread) reports the operation and the
+//! source location the user wrote through [`blocked`]. `gocsp-runtime` installs an [`Observer`]
+//! once with [`set_observer`] and turns these reports into goroutine states for `gocsp::dump()`
+//! and the deadlock detector. Without an observer each report costs one atomic load.
+
+use std::panic::Location;
+use std::sync::OnceLock;
+
+/// The kind of gocsp operation a task is waiting on.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// `Sender::send` / `send_blocking`.
+    Send,
+    /// `Receiver::recv` / `recv_blocking` / the `Stream` impl.
+    Recv,
+    /// A `select!` or `Select` with no ready case.
+    Select,
+    /// `Sender::reserve`.
+    Reserve,
+    /// `WaitGroup::wait`.
+    WaitGroup,
+    /// `Cond::wait`.
+    Cond,
+    /// A gocsp timer (`sleep`).
+    Sleep,
+    /// Any other named operation.
+    Other(&'static str),
+}
+
+impl Op {
+    /// Go's wording for the wait reason, as printed in a goroutine dump.
+    ///
+    /// ```
+    /// use gocsp_channel::hook::Op;
+    /// assert_eq!(Op::Recv.go_name(), "chan receive");
+    /// ```
+    pub fn go_name(self) -> &'static str {
+        match self {
+            Op::Send => "chan send",
+            Op::Recv => "chan receive",
+            Op::Select => "select",
+            Op::Reserve => "chan send (reserve)",
+            Op::WaitGroup => "sync.WaitGroup.Wait",
+            Op::Cond => "sync.Cond.Wait",
+            Op::Sleep => "sleep",
+            Op::Other(s) => s,
+        }
+    }
+}
+
+/// Receives reports from gocsp operations. Installed once per process by the goroutine runtime.
+pub trait Observer: Send + Sync + 'static {
+    /// The current task is about to return `Pending` (or the current thread to park) in
+    /// operation `op`, written by the user at `site`.
+    fn blocked(&self, op: Op, site: &'static Location<'static>);
+    /// A gocsp operation completed. Used as a cheap progress counter.
+    fn progressed(&self) {}
+}
+
+static OBSERVER: OnceLock<&'static dyn Observer> = OnceLock::new();
+
+/// Installs the process-wide observer. Returns `false` if one was already installed.
+///
+/// ```
+/// use gocsp_channel::hook::{self, Observer, Op};
+/// struct Quiet;
+/// impl Observer for Quiet {
+///     fn blocked(&self, _op: Op, _site: &'static std::panic::Location<'static>) {}
+/// }
+/// static Q: Quiet = Quiet;
+/// let first = hook::set_observer(&Q);
+/// assert!(!hook::set_observer(&Q) || first);
+/// ```
+pub fn set_observer(observer: &'static dyn Observer) -> bool {
+    OBSERVER.set(observer).is_ok()
+}
+
+/// Reports that the current task or thread is about to wait in `op` at `site`.
+///
+/// ```
+/// use gocsp_channel::hook::{self, Op};
+/// hook::blocked(Op::Other("custom wait"), std::panic::Location::caller());
+/// ```
+#[inline]
+pub fn blocked(op: Op, site: &'static Location<'static>) {
+    if let Some(o) = OBSERVER.get() {
+        o.blocked(op, site);
+    }
+}
+
+/// Reports that a gocsp operation completed.
+///
+/// ```
+/// gocsp_channel::hook::progressed();
+/// ```
+#[inline]
+pub fn progressed() {
+    if let Some(o) = OBSERVER.get() {
+        o.progressed();
+    }
+}
