@@ -1,0 +1,199 @@
+//! `#[gocsp::main]`: runs an `async fn main` on gocsp's runtime.
+//!
+//! ```text
+//! #[gocsp::main]                        fn main() -> R {
+//! async fn main() -> R { body }   ==>       async fn __gocsp_main() -> R { body }
+//!                                           ::gocsp::run(__gocsp_main())
+//!                                       }
+//! ```
+//!
+//! The body stays inside an `async fn` with the user's own return type, so `?` and `return`
+//! mean what they meant and type inference sees the declared output (an `async` block would
+//! need its error type spelled out for `?`). With `worker_threads = N` the runtime is built
+//! with `::gocsp::Runtime::builder()` instead of `::gocsp::run`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Expr, ItemFn, Path};
+
+/// The attribute's arguments: `#[gocsp::main(worker_threads = 4, crate = my_gocsp)]`.
+#[derive(Default)]
+struct Args {
+    /// `worker_threads = N`: the number of worker threads (else `GOMAXPROCS` or all cores).
+    worker_threads: Option<Expr>,
+    /// `crate = path`: where the gocsp facade is, for a user who renamed it.
+    krate: Option<Path>,
+}
+
+fn parse_args(args: TokenStream) -> syn::Result<Args> {
+    let mut parsed = Args::default();
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("worker_threads") {
+            if parsed.worker_threads.is_some() {
+                return Err(meta.error("`worker_threads` is given twice"));
+            }
+            parsed.worker_threads = Some(meta.value()?.parse()?);
+            Ok(())
+        } else if meta.path.is_ident("crate") {
+            if parsed.krate.is_some() {
+                return Err(meta.error("`crate` is given twice"));
+            }
+            parsed.krate = Some(meta.value()?.parse()?);
+            Ok(())
+        } else {
+            Err(meta.error(
+                "unknown `#[gocsp::main]` argument: expected `worker_threads = N` or \
+                 `crate = path::to::gocsp`",
+            ))
+        }
+    });
+    syn::parse::Parser::parse2(parser, args)?;
+    Ok(parsed)
+}
+
+/// Expands `#[gocsp::main(args)] item`, or returns the error to report.
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let args = parse_args(args)?;
+    let function: ItemFn = syn::parse2(item)?;
+    let sig = &function.sig;
+
+    if sig.asyncness.is_none() {
+        return Err(syn::Error::new_spanned(
+            sig.fn_token,
+            "`#[gocsp::main]` goes on an `async fn`: write `async fn main()`",
+        ));
+    }
+    if !sig.inputs.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &sig.inputs,
+            "`#[gocsp::main]` functions take no parameters: read arguments with \
+             `std::env::args()`",
+        ));
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        return Err(syn::Error::new_spanned(
+            &sig.generics,
+            "`#[gocsp::main]` functions cannot be generic",
+        ));
+    }
+    if let Some(constness) = &sig.constness {
+        return Err(syn::Error::new_spanned(
+            constness,
+            "`#[gocsp::main]` functions cannot be `const`",
+        ));
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        return Err(syn::Error::new_spanned(
+            unsafety,
+            "`#[gocsp::main]` functions cannot be `unsafe`",
+        ));
+    }
+    if let Some(abi) = &sig.abi {
+        return Err(syn::Error::new_spanned(
+            abi,
+            "`#[gocsp::main]` functions cannot declare an ABI",
+        ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        return Err(syn::Error::new_spanned(
+            variadic,
+            "`#[gocsp::main]` functions take no parameters",
+        ));
+    }
+
+    let krate = match &args.krate {
+        Some(path) => quote!(#path),
+        None => quote!(::gocsp),
+    };
+    let attrs = &function.attrs;
+    let vis = &function.vis;
+    let name = &sig.ident;
+    let output = &sig.output;
+    let body = &function.block;
+    // An item name: mixed-site hygiene does not hide items, so the name is simply unusual.
+    let inner = syn::Ident::new("__gocsp_main", Span::mixed_site());
+
+    let run = match &args.worker_threads {
+        None => quote!(#krate::run(#inner())),
+        Some(threads) => quote_spanned! {threads.span()=>
+            #krate::Runtime::builder()
+                .worker_threads(#threads)
+                .run(#inner())
+        },
+    };
+
+    Ok(quote! {
+        #(#attrs)*
+        #vis fn #name() #output {
+            async fn #inner() #output #body
+            #run
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(args: &str, item: &str) -> String {
+        let args: TokenStream = args.parse().unwrap();
+        let item: TokenStream = item.parse().unwrap();
+        match expand(args, item) {
+            Ok(out) => panic!("expected an error, got {out}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn expands_to_a_sync_main_running_the_body() {
+        let out = expand(
+            TokenStream::new(),
+            "async fn main() -> Result<(), E> { f()?; Ok(()) }"
+                .parse()
+                .unwrap(),
+        )
+        .unwrap();
+        let file: syn::File = syn::parse2(out).unwrap();
+        let syn::Item::Fn(main) = &file.items[0] else {
+            panic!("not a fn")
+        };
+        assert!(main.sig.asyncness.is_none());
+        assert_eq!(main.sig.ident, "main");
+        let text = quote!(#main).to_string();
+        assert!(text.contains(":: gocsp :: run (__gocsp_main ())"), "{text}");
+        assert!(
+            text.contains("async fn __gocsp_main () -> Result < () , E >"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn arguments_select_the_builder_and_the_crate() {
+        let out = expand(
+            "worker_threads = 2, crate = my::gocsp".parse().unwrap(),
+            "async fn main() {}".parse().unwrap(),
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            out.contains("my :: gocsp :: Runtime :: builder ()"),
+            "{out}"
+        );
+        assert!(out.contains(". worker_threads (2)"), "{out}");
+    }
+
+    #[test]
+    fn rejects_what_cannot_be_a_main() {
+        assert!(error("", "fn main() {}").contains("goes on an `async fn`"));
+        assert!(error("", "async fn main(x: u8) {}").contains("take no parameters"));
+        assert!(error("", "async fn main<T>() {}").contains("cannot be generic"));
+        assert!(error("", "async unsafe fn main() {}").contains("cannot be `unsafe`"));
+        assert!(error("threads = 2", "async fn main() {}").contains("unknown `#[gocsp::main]`"));
+        assert!(error(
+            "worker_threads = 1, worker_threads = 2",
+            "async fn main() {}"
+        )
+        .contains("given twice"));
+    }
+}
