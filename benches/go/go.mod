@@ -1,0 +1,3 @@
+module gocsp/benches/go
+
+go 1.22
