@@ -3,7 +3,19 @@
 #![forbid(unsafe_code)]
 
 mod blocking;
+mod cond;
 mod loom;
 mod wait_group;
 
+pub use cond::Cond;
 pub use wait_group::{Wait, WaitGroup};
+
+/// tokio's primitives, re-exported under their own names: gocsp does not rewrite what tokio
+/// does well. Go's `sync.Mutex` is [`Mutex`], `sync.RWMutex` is [`RwLock`], `sync.Once` is
+/// [`OnceCell`], a weighted semaphore (`golang.org/x/sync/semaphore`) is [`Semaphore`].
+pub use tokio::sync::{
+    AcquireError, Barrier, BarrierWaitResult, MappedMutexGuard, Mutex, MutexGuard, OnceCell,
+    OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, OwnedSemaphorePermit, RwLock,
+    RwLockReadGuard, RwLockWriteGuard, Semaphore, SemaphorePermit, SetError, TryAcquireError,
+    TryLockError,
+};
