@@ -1,0 +1,111 @@
+//! The blocking API's engine: run an operation to completion on the calling OS thread.
+//!
+//! The operation is the same state machine the async futures use; here it is polled with a
+//! waker that unparks this thread, so async and blocking callers meet on one channel.
+
+use std::future::Future;
+use std::panic::Location;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+use crate::hook::{self, Op};
+
+struct ThreadWaker {
+    thread: Thread,
+    notified: AtomicBool,
+}
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Release: what the waker published before waking is visible after the park returns.
+        if !self.notified.swap(true, Ordering::Release) {
+            self.thread.unpark();
+        }
+    }
+}
+
+thread_local! {
+    static WAKER: (Arc<ThreadWaker>, Waker) = {
+        let tw = Arc::new(ThreadWaker { thread: thread::current(), notified: AtomicBool::new(false) });
+        let w = Waker::from(tw.clone());
+        (tw, w)
+    };
+}
+
+/// Runs `fut` to completion on this thread. `op` and `site` are reported to the observer each
+/// time the thread parks. Panics if called from async code on a runtime thread (see
+/// [`assert_blocking_allowed`]).
+#[track_caller]
+pub(crate) fn block_on<F: Future>(fut: F, op: Op, site: &'static Location<'static>, api: &str) -> F::Output {
+    assert_blocking_allowed(api);
+    let mut fut = pin!(fut);
+    WAKER.with(|(tw, waker)| {
+        let mut cx = Context::from_waker(waker);
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+            hook::blocked(op, site);
+            // Acquire pairs with the Release in `wake_by_ref`. Spurious unparks loop.
+            while !tw.notified.swap(false, Ordering::Acquire) {
+                thread::park();
+            }
+        }
+    })
+}
+
+/// Panics with a message saying what to use instead if this thread is driving async code for
+/// a tokio runtime (a worker thread inside a task, or inside `block_on`): blocking it could
+/// deadlock the very tasks that would unblock it. Threads of `spawn_blocking` and plain OS
+/// threads may block.
+///
+/// How it tells: tokio gives a cooperative budget to every task poll and `block_on`, and none
+/// to `spawn_blocking` closures or foreign threads. Taking budget units without reporting
+/// progress reaches zero within tokio's budget (128 units) only when a budget is in force; the
+/// guards are then dropped newest first, which restores the budget exactly.
+#[track_caller]
+pub(crate) fn assert_blocking_allowed(api: &str) {
+    if in_budgeted_context() {
+        panic!(
+            "gocsp: `{api}` was called from async code on a tokio runtime thread; blocking here \
+             can deadlock the tasks that would unblock it. Use the async method (`.send(v).await`, \
+             `.recv().await`, `select!`) instead, or run the blocking code in \
+             `tokio::task::spawn_blocking` / `gocsp::go_blocking!` or on a plain OS thread."
+        );
+    }
+}
+
+#[cfg(not(loom))]
+fn in_budgeted_context() -> bool {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return false;
+    }
+    let waker = Waker::noop();
+    let mut cx = Context::from_waker(waker);
+    let mut guards = Vec::with_capacity(130);
+    let mut budgeted = false;
+    for _ in 0..=128 {
+        match tokio::task::coop::poll_proceed(&mut cx) {
+            Poll::Ready(g) => guards.push(g),
+            Poll::Pending => {
+                budgeted = true;
+                break;
+            }
+        }
+    }
+    while let Some(g) = guards.pop() {
+        drop(g);
+    }
+    budgeted
+}
+
+#[cfg(loom)]
+fn in_budgeted_context() -> bool {
+    false
+}

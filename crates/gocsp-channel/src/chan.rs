@@ -1,0 +1,430 @@
+//! The channel: one state machine for every capacity, under one lock (Go's `hchan`).
+//!
+//! Capacity changes only a few rules (see [`Cap`]): whether a value may wait in the buffer, and
+//! whether a lazy sender is granted a buffer *slot* or a *receiver*. Everything else — FIFO
+//! queues of waiters, close, the cancellation rules — is shared, so it is written once.
+//!
+//! Invariants (checked by the tests and loom models):
+//! - A `Task` entry in `recvq`/`sendq`/`claimed` belongs to a live future or blocked thread.
+//! - A receiver waits in `recvq` only while `buf` is empty; a value in `buf` never coexists
+//!   with a live waiting receiver once the lock is released.
+//! - `reserved` counts permits holding a buffer slot; `buf.len() + reserved <= cap` except for
+//!   values given back by a dropped receiver (see [`State::rescue`]), which go to the front.
+//! - Every value is in exactly one place: a sender's future, `buf`, a `sendq` entry,
+//!   an `Outcome`, or a receiver's hands.
+
+use std::collections::VecDeque;
+
+use crate::lock::Lock;
+use crate::loom::{AtomicBool, AtomicUsize, Ordering};
+use crate::waiters::{Outcome, RecvWaiter, SendWaiter, Signal, Who, WAITING};
+
+/// Channel capacity, the only difference between Go's channel flavours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cap {
+    /// `make(chan T)`: no buffer; a value passes from sender to receiver directly.
+    Zero,
+    /// `make(chan T, n)`, `n > 0`.
+    Bounded(usize),
+    /// No limit.
+    Unbounded,
+}
+
+pub(crate) struct Chan<T> {
+    pub(crate) state: Lock<State<T>>,
+    pub(crate) cap: Cap,
+    pub(crate) senders: AtomicUsize,
+    pub(crate) receivers: AtomicUsize,
+    /// Mirrors `State::closed` for lock-free `is_closed`. Written under the lock.
+    closed: AtomicBool,
+}
+
+pub(crate) struct State<T> {
+    pub(crate) buf: VecDeque<T>,
+    /// Buffer slots promised to permits that have not sent yet.
+    pub(crate) reserved: usize,
+    pub(crate) recvq: VecDeque<RecvWaiter>,
+    pub(crate) sendq: VecDeque<SendWaiter<T>>,
+    /// Receivers of an unbuffered channel promised to a permit, waiting for its value.
+    pub(crate) claimed: Vec<RecvWaiter>,
+    /// Completed waits not yet collected by their futures, by entry id.
+    pub(crate) outcomes: Vec<(u64, Outcome<T>)>,
+    pub(crate) closed: bool,
+    next_id: u64,
+}
+
+/// What a lazy sender was granted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Grant {
+    /// One buffer slot, counted in `reserved`.
+    Slot,
+    /// The waiting receiver with this id, now in `claimed`.
+    Claim(u64),
+}
+
+/// Wake-ups collected under the lock and delivered after it is released.
+pub(crate) struct Wakes {
+    one: Option<Who>,
+    more: Vec<Who>,
+}
+
+impl Wakes {
+    pub(crate) fn new() -> Self {
+        Wakes {
+            one: None,
+            more: Vec::new(),
+        }
+    }
+    pub(crate) fn push(&mut self, who: Who) {
+        if self.one.is_none() {
+            self.one = Some(who);
+        } else {
+            self.more.push(who);
+        }
+    }
+    pub(crate) fn push_poke(&mut self, sig: crate::loom::Arc<Signal>) {
+        // A poke is a wake that also asks the select to look again.
+        sig.set_poked();
+        self.push(Who::Select { sig, case: 0 });
+    }
+    /// Wakes everyone. Call after the channel lock is released.
+    pub(crate) fn wake_all(self) {
+        if let Some(w) = self.one {
+            w.wake();
+        }
+        for w in self.more {
+            w.wake();
+        }
+    }
+}
+
+impl<T> Chan<T> {
+    pub(crate) fn new(cap: Cap) -> Self {
+        let buf = match cap {
+            Cap::Bounded(n) => VecDeque::with_capacity(n.min(1024)),
+            _ => VecDeque::new(),
+        };
+        Chan {
+            state: Lock::new(State {
+                buf,
+                reserved: 0,
+                recvq: VecDeque::new(),
+                sendq: VecDeque::new(),
+                claimed: Vec::new(),
+                outcomes: Vec::new(),
+                closed: false,
+                next_id: 1,
+            }),
+            cap,
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Closes the channel. Returns `true` if this call closed it.
+    pub(crate) fn close(&self) -> bool {
+        let mut wakes = Wakes::new();
+        let closed = {
+            let mut st = self.state.lock();
+            let c = st.close(&mut wakes);
+            self.closed.store(true, Ordering::Release);
+            c
+        };
+        wakes.wake_all();
+        closed
+    }
+
+    /// The last receiver is gone: close, and drop the buffered values (outside the lock, as
+    /// their `Drop` may use channels).
+    pub(crate) fn disconnect_receivers(&self) {
+        let mut wakes = Wakes::new();
+        let buf = {
+            let mut st = self.state.lock();
+            st.close(&mut wakes);
+            self.closed.store(true, Ordering::Release);
+            std::mem::take(&mut st.buf)
+        };
+        wakes.wake_all();
+        drop(buf);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.state.lock().buf.len()
+    }
+}
+
+impl<T> State<T> {
+    pub(crate) fn new_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    pub(crate) fn has_room(&self, cap: Cap) -> bool {
+        match cap {
+            Cap::Zero => false,
+            Cap::Bounded(n) => self.buf.len() + self.reserved < n,
+            Cap::Unbounded => true,
+        }
+    }
+
+    /// Hands `v` to the first live waiting receiver, or gives it back.
+    pub(crate) fn hand_to_receiver(&mut self, v: T, wakes: &mut Wakes) -> Result<(), T> {
+        while let Some(r) = self.recvq.pop_front() {
+            if r.who.try_claim() {
+                self.outcomes.push((r.id, Outcome::Value(v)));
+                wakes.push(r.who);
+                return Ok(());
+            }
+            // A select that another case already won: its entry is stale.
+        }
+        Err(v)
+    }
+
+    /// A send that does not wait: to a waiting receiver, else into the buffer if there is room.
+    pub(crate) fn try_give(&mut self, v: T, cap: Cap, wakes: &mut Wakes) -> Result<(), T> {
+        let v = match self.hand_to_receiver(v, wakes) {
+            Ok(()) => return Ok(()),
+            Err(v) => v,
+        };
+        if self.has_room(cap) {
+            self.buf.push_back(v);
+            Ok(())
+        } else {
+            Err(v)
+        }
+    }
+
+    /// A slot of the buffer became free: waiting senders fill it, in FIFO order.
+    pub(crate) fn refill(&mut self, cap: Cap, wakes: &mut Wakes) {
+        while self.has_room(cap) {
+            let Some(s) = self.sendq.pop_front() else {
+                break;
+            };
+            if !s.who.try_claim() {
+                continue;
+            }
+            match s.value {
+                Some(v) => {
+                    if let Err(v) = self.hand_to_receiver(v, wakes) {
+                        self.buf.push_back(v);
+                    }
+                    self.outcomes.push((s.id, Outcome::Sent));
+                }
+                None => {
+                    self.reserved += 1;
+                    self.outcomes.push((s.id, Outcome::Slot));
+                }
+            }
+            wakes.push(s.who);
+        }
+    }
+
+    /// A receive that does not wait: from the buffer, else from a waiting eager sender.
+    pub(crate) fn try_take(&mut self, cap: Cap, wakes: &mut Wakes) -> Option<T> {
+        if let Some(v) = self.buf.pop_front() {
+            self.refill(cap, wakes);
+            return Some(v);
+        }
+        // Eager senders wait with their value only when the buffer has no room: always on an
+        // unbuffered channel, and on a buffered one whose free slots are all reserved.
+        let pos = self.sendq.iter().position(|s| s.value.is_some())?;
+        let s = self.sendq.remove(pos)?;
+        // Eager entries are always `Task`s (select send cases are lazy), so they are live.
+        self.outcomes.push((s.id, Outcome::Sent));
+        wakes.push(s.who);
+        s.value
+    }
+
+    /// Unbuffered only: a receiver with id `rid` is about to wait. If a lazy sender (a
+    /// `reserve` or a select send case) waits, grant it this receiver and return `true`; the
+    /// caller then puts its entry in `claimed` instead of `recvq`.
+    pub(crate) fn grant_to_lazy_sender(&mut self, rid: u64, wakes: &mut Wakes) -> bool {
+        while let Some(pos) = self.sendq.iter().position(|s| s.value.is_none()) {
+            let Some(s) = self.sendq.remove(pos) else {
+                break;
+            };
+            if s.who.try_claim() {
+                self.outcomes.push((s.id, Outcome::Claim(rid)));
+                wakes.push(s.who);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A lazy send that does not wait: a buffer slot, or (unbuffered) a waiting receiver.
+    pub(crate) fn try_reserve(&mut self, cap: Cap) -> Option<Grant> {
+        match cap {
+            Cap::Zero => {
+                while let Some(r) = self.recvq.pop_front() {
+                    if r.who.try_claim() {
+                        let id = r.id;
+                        self.claimed.push(r);
+                        return Some(Grant::Claim(id));
+                    }
+                }
+                None
+            }
+            _ if self.has_room(cap) => {
+                self.reserved += 1;
+                Some(Grant::Slot)
+            }
+            _ => None,
+        }
+    }
+
+    /// Delivers a permit's value. Never fails: a permit's send cannot.
+    pub(crate) fn fulfil(&mut self, grant: Grant, v: T, wakes: &mut Wakes) {
+        match grant {
+            Grant::Slot => {
+                self.reserved -= 1;
+                if let Err(v) = self.hand_to_receiver(v, wakes) {
+                    self.buf.push_back(v);
+                }
+            }
+            Grant::Claim(rid) => match self.claimed.iter().position(|r| r.id == rid) {
+                Some(pos) => {
+                    let r = self.claimed.swap_remove(pos);
+                    self.outcomes.push((r.id, Outcome::Value(v)));
+                    wakes.push(r.who);
+                }
+                // The claimed receiver's future was dropped: the value goes to the next one.
+                None => self.rescue(v, wakes),
+            },
+        }
+    }
+
+    /// Gives back a grant that will not be used (a permit dropped unused).
+    pub(crate) fn release(&mut self, grant: Grant, cap: Cap, wakes: &mut Wakes) {
+        match grant {
+            Grant::Slot => {
+                self.reserved -= 1;
+                self.refill(cap, wakes);
+            }
+            Grant::Claim(rid) => {
+                let Some(pos) = self.claimed.iter().position(|r| r.id == rid) else {
+                    return; // the receiver left already
+                };
+                let r = self.claimed.swap_remove(pos);
+                match r.who {
+                    Who::Task(_) => {
+                        // Back to the head of the queue it was taken from, then pair it again
+                        // with any sender that arrived meanwhile.
+                        let id = r.id;
+                        if let Some(v) = self.try_take(cap, wakes) {
+                            self.outcomes.push((id, Outcome::Value(v)));
+                            wakes.push(r.who);
+                        } else if self.grant_to_lazy_sender(id, wakes) {
+                            self.claimed.push(r);
+                        } else {
+                            self.recvq.push_front(r);
+                        }
+                    }
+                    Who::Select { sig, .. } => {
+                        // Un-select it under this lock (the only place a won select goes back
+                        // to WAITING) and let it run its pass again.
+                        sig.store(WAITING);
+                        wakes.push_poke(sig);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A value that reached a receiver which then went away: to the next receiver, else to the
+    /// front of the buffer (it was sent before anything buffered now).
+    pub(crate) fn rescue(&mut self, v: T, wakes: &mut Wakes) {
+        if let Err(v) = self.hand_to_receiver(v, wakes) {
+            self.buf.push_front(v);
+        }
+    }
+
+    pub(crate) fn close(&mut self, wakes: &mut Wakes) -> bool {
+        if self.closed {
+            return false;
+        }
+        self.closed = true;
+        for r in std::mem::take(&mut self.recvq) {
+            match r.who {
+                // Woken with no outcome: its future looks again and finds the channel closed.
+                Who::Task(_) => wakes.push(r.who),
+                Who::Select { sig, .. } => {
+                    if sig.load() == WAITING {
+                        wakes.push_poke(sig);
+                    }
+                }
+            }
+        }
+        for s in std::mem::take(&mut self.sendq) {
+            match (s.value, s.who) {
+                (Some(v), who) => {
+                    self.outcomes.push((s.id, Outcome::Rejected(v)));
+                    wakes.push(who);
+                }
+                (None, Who::Select { sig, .. }) => {
+                    if sig.load() == WAITING {
+                        wakes.push_poke(sig);
+                    }
+                }
+                (None, who) => wakes.push(who),
+            }
+        }
+        true
+    }
+
+    /// Would a select's receive case fire now? (Pure; the lock is held.)
+    pub(crate) fn recv_ready(&self, cap: Cap) -> bool {
+        !self.buf.is_empty()
+            || self.closed
+            || self
+                .sendq
+                .iter()
+                .any(|s| s.value.is_some() || (cap == Cap::Zero && s.who.is_live()))
+    }
+
+    /// Would a select's send case fire now? (Pure; the lock is held.)
+    pub(crate) fn send_ready(&self, cap: Cap) -> bool {
+        self.closed
+            || match cap {
+                Cap::Zero => self.recvq.iter().any(|r| r.who.is_live()),
+                _ => self.has_room(cap),
+            }
+    }
+
+    pub(crate) fn take_outcome(&mut self, id: u64) -> Option<Outcome<T>> {
+        let pos = self.outcomes.iter().position(|(i, _)| *i == id)?;
+        Some(self.outcomes.swap_remove(pos).1)
+    }
+
+    /// The waiting receiver entry with this id (queued or claimed).
+    pub(crate) fn recv_entry(&mut self, id: u64) -> Option<&mut RecvWaiter> {
+        if let Some(pos) = self.recvq.iter().position(|r| r.id == id) {
+            return self.recvq.get_mut(pos);
+        }
+        self.claimed.iter_mut().find(|r| r.id == id)
+    }
+
+    pub(crate) fn remove_recv(&mut self, id: u64) -> Option<RecvWaiter> {
+        if let Some(pos) = self.recvq.iter().position(|r| r.id == id) {
+            return self.recvq.remove(pos);
+        }
+        let pos = self.claimed.iter().position(|r| r.id == id)?;
+        Some(self.claimed.swap_remove(pos))
+    }
+
+    pub(crate) fn send_entry(&mut self, id: u64) -> Option<&mut SendWaiter<T>> {
+        let pos = self.sendq.iter().position(|s| s.id == id)?;
+        self.sendq.get_mut(pos)
+    }
+
+    pub(crate) fn remove_send(&mut self, id: u64) -> Option<SendWaiter<T>> {
+        let pos = self.sendq.iter().position(|s| s.id == id)?;
+        self.sendq.remove(pos)
+    }
+}

@@ -1,0 +1,240 @@
+//! The three waiting operations — receive, send, reserve — as state machines over a channel.
+//!
+//! Each is driven by `poll` and undone by `cancel`; the public futures, the blocking API, the
+//! `Stream`/`Sink` adapters all wrap these, so the cancellation rules live in one place:
+//!
+//! - `RecvOp::cancel`: a registered receiver is removed from the queue; a value already handed
+//!   to it goes to the next receiver (or the front of the buffer).
+//! - `SendOp::cancel`: a registered sender is removed with its value, which drops with the
+//!   future (the send did not happen); a completed send stays completed.
+//! - `ReserveOp::cancel`: a granted slot or claimed receiver is given back.
+
+use std::task::{Poll, Waker};
+
+use crate::chan::{Cap, Chan, Grant, Wakes};
+use crate::waiters::{Outcome, RecvWaiter, SendWaiter, Who};
+
+/// A receive in progress. `id` is set while an entry is registered.
+pub(crate) struct RecvOp {
+    id: Option<u64>,
+}
+
+impl RecvOp {
+    pub(crate) const fn new() -> Self {
+        RecvOp { id: None }
+    }
+
+    pub(crate) fn is_registered(&self) -> bool {
+        self.id.is_some()
+    }
+
+    pub(crate) fn poll<T>(&mut self, chan: &Chan<T>, waker: &Waker) -> Poll<Option<T>> {
+        let mut wakes = Wakes::new();
+        let res = {
+            let mut st = chan.state.lock();
+            loop {
+                if let Some(id) = self.id {
+                    if let Some(o) = st.take_outcome(id) {
+                        self.id = None;
+                        match o {
+                            Outcome::Value(v) => break Poll::Ready(Some(v)),
+                            _ => unreachable!("a receiver only gets values"),
+                        }
+                    }
+                    if let Some(r) = st.recv_entry(id) {
+                        r.who.set_waker(waker);
+                        break Poll::Pending;
+                    }
+                    // Removed without an outcome: the channel closed. Look again.
+                    self.id = None;
+                }
+                if let Some(v) = st.try_take(chan.cap, &mut wakes) {
+                    break Poll::Ready(Some(v));
+                }
+                if st.closed {
+                    break Poll::Ready(None);
+                }
+                let id = st.new_id();
+                let entry = RecvWaiter {
+                    id,
+                    who: Who::Task(Some(waker.clone())),
+                };
+                if chan.cap == Cap::Zero && st.grant_to_lazy_sender(id, &mut wakes) {
+                    st.claimed.push(entry);
+                } else {
+                    st.recvq.push_back(entry);
+                }
+                self.id = Some(id);
+                break Poll::Pending;
+            }
+        };
+        wakes.wake_all();
+        res
+    }
+
+    pub(crate) fn cancel<T>(&mut self, chan: &Chan<T>) {
+        let Some(id) = self.id.take() else { return };
+        let mut wakes = Wakes::new();
+        {
+            let mut st = chan.state.lock();
+            match st.take_outcome(id) {
+                Some(Outcome::Value(v)) => st.rescue(v, &mut wakes),
+                Some(_) => unreachable!("a receiver only gets values"),
+                None => {
+                    st.remove_recv(id);
+                }
+            }
+        }
+        wakes.wake_all();
+    }
+}
+
+/// A send in progress: holds the value until it is registered in the channel.
+pub(crate) struct SendOp<T> {
+    value: Option<T>,
+    id: Option<u64>,
+}
+
+impl<T> SendOp<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        SendOp {
+            value: Some(value),
+            id: None,
+        }
+    }
+
+    pub(crate) fn is_registered(&self) -> bool {
+        self.id.is_some()
+    }
+
+    /// `Err(v)` hands the value back: the channel is closed.
+    pub(crate) fn poll(&mut self, chan: &Chan<T>, waker: &Waker) -> Poll<Result<(), T>> {
+        let mut wakes = Wakes::new();
+        let res = {
+            let mut st = chan.state.lock();
+            if let Some(id) = self.id {
+                match st.take_outcome(id) {
+                    Some(Outcome::Sent) => {
+                        self.id = None;
+                        Poll::Ready(Ok(()))
+                    }
+                    Some(Outcome::Rejected(v)) => {
+                        self.id = None;
+                        Poll::Ready(Err(v))
+                    }
+                    Some(_) => unreachable!("an eager sender is only sent or rejected"),
+                    None => {
+                        // Eager entries leave the queue only with an outcome.
+                        if let Some(s) = st.send_entry(id) {
+                            s.who.set_waker(waker);
+                        }
+                        Poll::Pending
+                    }
+                }
+            } else {
+                let v = self.value.take().expect("SendOp polled after completion");
+                if st.closed {
+                    Poll::Ready(Err(v))
+                } else {
+                    match st.try_give(v, chan.cap, &mut wakes) {
+                        Ok(()) => Poll::Ready(Ok(())),
+                        Err(v) => {
+                            let id = st.new_id();
+                            st.sendq.push_back(SendWaiter {
+                                id,
+                                value: Some(v),
+                                who: Who::Task(Some(waker.clone())),
+                            });
+                            self.id = Some(id);
+                            Poll::Pending
+                        }
+                    }
+                }
+            }
+        };
+        wakes.wake_all();
+        res
+    }
+
+    /// Undoes a pending send. The value, if it was still waiting, is returned to be dropped by
+    /// the caller outside the lock.
+    pub(crate) fn cancel(&mut self, chan: &Chan<T>) -> Option<T> {
+        let id = self.id.take()?;
+        let mut st = chan.state.lock();
+        match st.take_outcome(id) {
+            Some(Outcome::Rejected(v)) => Some(v),
+            Some(_) => None,
+            None => st.remove_send(id).and_then(|s| s.value),
+        }
+    }
+}
+
+/// A reserve in progress (a lazy sender: no value yet).
+pub(crate) struct ReserveOp {
+    id: Option<u64>,
+}
+
+impl ReserveOp {
+    pub(crate) const fn new() -> Self {
+        ReserveOp { id: None }
+    }
+
+    /// `Err(())`: the channel is closed.
+    pub(crate) fn poll<T>(&mut self, chan: &Chan<T>, waker: &Waker) -> Poll<Result<Grant, ()>> {
+        let mut st = chan.state.lock();
+        loop {
+            if let Some(id) = self.id {
+                match st.take_outcome(id) {
+                    Some(Outcome::Slot) => {
+                        self.id = None;
+                        return Poll::Ready(Ok(Grant::Slot));
+                    }
+                    Some(Outcome::Claim(rid)) => {
+                        self.id = None;
+                        return Poll::Ready(Ok(Grant::Claim(rid)));
+                    }
+                    Some(_) => unreachable!("a lazy sender is only granted"),
+                    None => {}
+                }
+                if let Some(s) = st.send_entry(id) {
+                    s.who.set_waker(waker);
+                    return Poll::Pending;
+                }
+                // Removed without an outcome: the channel closed. Look again.
+                self.id = None;
+            }
+            if st.closed {
+                return Poll::Ready(Err(()));
+            }
+            if let Some(g) = st.try_reserve(chan.cap) {
+                return Poll::Ready(Ok(g));
+            }
+            let id = st.new_id();
+            st.sendq.push_back(SendWaiter {
+                id,
+                value: None,
+                who: Who::Task(Some(waker.clone())),
+            });
+            self.id = Some(id);
+            return Poll::Pending;
+        }
+    }
+
+    pub(crate) fn cancel<T>(&mut self, chan: &Chan<T>) {
+        let Some(id) = self.id.take() else { return };
+        let mut wakes = Wakes::new();
+        {
+            let mut st = chan.state.lock();
+            match st.take_outcome(id) {
+                Some(Outcome::Slot) => st.release(Grant::Slot, chan.cap, &mut wakes),
+                Some(Outcome::Claim(rid)) => st.release(Grant::Claim(rid), chan.cap, &mut wakes),
+                Some(_) => unreachable!("a lazy sender is only granted"),
+                None => {
+                    st.remove_send(id);
+                }
+            }
+        }
+        wakes.wake_all();
+    }
+}
+

@@ -1,0 +1,326 @@
+//! The receiving half: [`Receiver`], its future [`Recv`], the blocking [`Iter`], and `Stream`.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use crate::blocking;
+use crate::chan::{Chan, Wakes};
+use crate::coop;
+use crate::error::TryRecvError;
+use crate::hook::{self, Op};
+use crate::loom::{Arc, Ordering};
+use crate::ops::RecvOp;
+use crate::sender::cap_of;
+
+/// The receiving half of a channel. Clone it for more consumers; each value goes to exactly
+/// one receiver.
+///
+/// `while let Some(v) = rx.recv().await { .. }` is Go's `for v := range ch { .. }`.
+///
+/// # Go equivalent
+///
+/// A `<-chan T`.
+pub struct Receiver<T> {
+    pub(crate) chan: Arc<Chan<T>>,
+    /// The receive in progress on behalf of the `Stream` impl.
+    stream: RecvOp,
+}
+
+impl<T> Receiver<T> {
+    pub(crate) fn new(chan: Arc<Chan<T>>) -> Self {
+        Receiver {
+            chan,
+            stream: RecvOp::new(),
+        }
+    }
+
+    /// Receives a value, waiting for one. `None` once the channel is closed and drained.
+    ///
+    /// Values sent before the close are always delivered first. Waiting receivers are served in
+    /// FIFO order.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: if the future is dropped before it returns a value, no value is lost. A
+    /// value already handed to it (by a sender that found it waiting) goes to the next waiting
+    /// receiver, or back to the front of the buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let (tx, rx) = gocsp_channel::chan(3);
+    /// for i in 0..3 { tx.send(i).await.unwrap(); }
+    /// drop(tx); // close
+    /// let mut got = vec![];
+    /// while let Some(v) = rx.recv().await { got.push(v); }
+    /// assert_eq!(got, [0, 1, 2]);
+    /// # });
+    /// ```
+    ///
+    /// # Go equivalent
+    ///
+    /// `v, ok := <-ch`.
+    #[track_caller]
+    pub fn recv(&self) -> Recv<'_, T> {
+        Recv {
+            rx: self,
+            op: RecvOp::new(),
+            site: Location::caller(),
+        }
+    }
+
+    /// Receives without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if nothing can be received now, [`TryRecvError::Closed`] if the
+    /// channel is closed and drained.
+    ///
+    /// ```
+    /// let (tx, rx) = gocsp_channel::chan(1);
+    /// tx.try_send(9).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(9));
+    /// ```
+    ///
+    /// # Go equivalent
+    ///
+    /// `select { case v := <-ch: default: }`.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        let mut wakes = Wakes::new();
+        let res = {
+            let mut st = self.chan.state.lock();
+            match st.try_take(self.chan.cap, &mut wakes) {
+                Some(v) => Ok(v),
+                None if st.closed => Err(TryRecvError::Closed),
+                None => Err(TryRecvError::Empty),
+            }
+        };
+        wakes.wake_all();
+        if res.is_ok() {
+            hook::progressed();
+        }
+        res
+    }
+
+    /// Receives from a plain OS thread, parking it until a value arrives. `None` once the
+    /// channel is closed and drained.
+    ///
+    /// # Panics
+    ///
+    /// If called from async code on a tokio runtime thread; the message says what to use.
+    ///
+    /// ```
+    /// let (tx, rx) = gocsp_channel::chan(0);
+    /// std::thread::spawn(move || tx.send_blocking("from a thread"));
+    /// assert_eq!(rx.recv_blocking(), Some("from a thread"));
+    /// ```
+    #[track_caller]
+    pub fn recv_blocking(&self) -> Option<T> {
+        let site = Location::caller();
+        blocking::block_on(self.recv(), Op::Recv, site, "recv_blocking")
+    }
+
+    /// A blocking iterator over received values, ending when the channel is closed and drained.
+    ///
+    /// # Panics
+    ///
+    /// `next` panics as [`recv_blocking`](Receiver::recv_blocking) does on a runtime thread.
+    ///
+    /// ```
+    /// let (tx, rx) = gocsp_channel::chan(0);
+    /// std::thread::spawn(move || for i in 1..=3 { tx.send_blocking(i).unwrap(); });
+    /// assert_eq!(rx.iter().sum::<i32>(), 6);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// Closes the channel from the receiving side. Returns `true` if this call closed it.
+    /// Values already buffered can still be received.
+    ///
+    /// ```
+    /// let (tx, rx) = gocsp_channel::chan::<i32>(1);
+    /// assert!(rx.close());
+    /// assert!(tx.try_send(1).unwrap_err().is_closed());
+    /// ```
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+
+    /// `true` once the channel is closed.
+    ///
+    /// ```
+    /// let (tx, rx) = gocsp_channel::chan::<()>(0);
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// Number of values in the buffer (Go's `len(ch)`).
+    ///
+    /// ```
+    /// let (tx, rx) = gocsp_channel::chan(2);
+    /// tx.try_send(()).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// `true` if the buffer holds no value.
+    ///
+    /// ```
+    /// let (_tx, rx) = gocsp_channel::chan::<u8>(2);
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer size: `Some(0)` unbuffered, `Some(n)` buffered, `None` unbounded.
+    ///
+    /// ```
+    /// assert_eq!(gocsp_channel::chan::<u8>(8).1.capacity(), Some(8));
+    /// ```
+    pub fn capacity(&self) -> Option<usize> {
+        cap_of(self.chan.cap)
+    }
+
+    /// `true` if both handles belong to the same channel.
+    ///
+    /// ```
+    /// let (_tx, rx) = gocsp_channel::chan::<u8>(0);
+    /// assert!(rx.same_channel(&rx.clone()));
+    /// ```
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        // Relaxed: a clone comes from a live handle, so the count is already above zero.
+        self.chan.receivers.fetch_add(1, Ordering::Relaxed);
+        Receiver::new(self.chan.clone())
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.stream.cancel(&self.chan);
+        // AcqRel: the last receiver sees every other receiver's work before disconnecting.
+        if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.chan.disconnect_receivers();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> futures_core::Stream for Receiver<T> {
+    type Item = T;
+
+    /// Cancel-safe as [`Receiver::recv`]: a receive left registered by a dropped `next()`
+    /// future stays with the receiver and completes on the next poll.
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        let coop = ready!(coop::poll_proceed(cx));
+        match this.stream.poll(&this.chan, cx.waker()) {
+            Poll::Ready(v) => {
+                coop.made_progress();
+                if v.is_some() {
+                    hook::progressed();
+                }
+                Poll::Ready(v)
+            }
+            Poll::Pending => {
+                hook::blocked(Op::Recv, Location::caller());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> futures_core::FusedStream for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        // Closed with nothing left to take.
+        self.chan.is_closed() && self.chan.len() == 0 && !self.stream.is_registered()
+    }
+}
+
+/// Future of [`Receiver::recv`].
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Recv<'a, T> {
+    rx: &'a Receiver<T>,
+    op: RecvOp,
+    site: &'static Location<'static>,
+}
+
+impl<T> Future for Recv<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        let coop = ready!(coop::poll_proceed(cx));
+        match this.op.poll(&this.rx.chan, cx.waker()) {
+            Poll::Ready(v) => {
+                coop.made_progress();
+                if v.is_some() {
+                    hook::progressed();
+                }
+                Poll::Ready(v)
+            }
+            Poll::Pending => {
+                hook::blocked(Op::Recv, this.site);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Drop for Recv<'_, T> {
+    fn drop(&mut self) {
+        self.op.cancel(&self.rx.chan);
+    }
+}
+
+impl<T> fmt::Debug for Recv<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recv").finish_non_exhaustive()
+    }
+}
+
+/// Blocking iterator from [`Receiver::iter`].
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+    #[track_caller]
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv_blocking()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}

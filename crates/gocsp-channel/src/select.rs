@@ -1,0 +1,972 @@
+//! The select engine: Go's `selectgo` over cancel-safe futures.
+//!
+//! A select is a list of type-erased cases ([`Case`]). One *pass* over them:
+//!
+//! 1. Future cases (`fut(..)`) are polled first — in written order under `biased`, else from a
+//!    random starting point. A ready future fires.
+//! 2. The channels of all channel cases are locked at once, in address order, each distinct
+//!    channel once (Go's `sellock`), so the pass sees every channel at one instant. Among the
+//!    ready cases one is chosen uniformly at random (the first in written order under
+//!    `biased`) and *fired*: a receive takes its value; a send takes a [`Permit`] (a buffer
+//!    slot, or a claimed receiver on an unbuffered channel), and the caller evaluates the value
+//!    and sends through the permit only after the select returned. If none is ready the select
+//!    takes `default`, or registers an entry in every channel and waits.
+//!
+//! While registered, the select's shared [`Signal`] is `WAITING`; a channel that completes a
+//! case first wins the signal by compare-and-swap (Go's `selectDone`), so exactly one case
+//! fires. While the owner runs a pass the signal is `POLLING` and nobody can win it.
+//!
+//! Receiving on an unbuffered channel whose only sender is another select's lazy send case is
+//! the one two-phase meeting: the receiver *commits* to that case and grants the sender a
+//! claim on it; the sender's select wakes, evaluates its value and fills the claim. If the
+//! sender's select is dropped instead, the claim is given back and the receiver runs its pass
+//! again. If the receiver's select is dropped, the value goes to the next receiver.
+//!
+//! Cancel safety: dropping the select future un-registers every case; a case that another
+//! party already completed is undone (a received value goes to the next receiver or back to
+//! the front of the buffer; a granted slot or receiver is given back).
+
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::blocking;
+use crate::chan::{Cap, Wakes};
+use crate::coop;
+use crate::error::SendError;
+use crate::hook::{self, Op};
+use crate::loom::Arc;
+use crate::waiters::{Outcome, RecvWaiter, SendWaiter, Signal, Who, POLLING, WAITING};
+use crate::{Permit, Receiver, Sender};
+
+/// The index [`select`] returns when the `default` case fires.
+pub const SELECT_DEFAULT: usize = usize::MAX;
+
+/// What firing a case did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Fire {
+    /// The case completed; its output is ready.
+    Done,
+    /// (Unbuffered receive) the case is committed to a lazy sender and waits for its value.
+    Committed,
+    /// Not ready after all (every candidate waiter turned out to be taken).
+    NotReady,
+}
+
+/// How the engine sees a case.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kind {
+    /// A channel case; the address orders the locks.
+    Chan(usize),
+    /// A future case.
+    Fut,
+    /// A nil channel or a case whose guard is false: never fires.
+    Nil,
+}
+
+mod imp {
+    use super::*;
+
+    /// The engine's view of a case. Sealed: only this crate implements it.
+    pub trait CaseImpl {
+        fn kind(&self) -> Kind;
+        fn lock(&self);
+        /// # Safety
+        /// The caller locked this case's channel with `lock` on this thread.
+        unsafe fn unlock(&self);
+        /// # Safety
+        /// The caller holds this case's channel lock.
+        unsafe fn ready(&self) -> bool;
+        /// # Safety
+        /// The caller holds this case's channel lock.
+        unsafe fn fire(&mut self, sig: &Arc<Signal>, case: usize, wakes: &mut Wakes) -> Fire;
+        /// Ensures an entry for this case is queued. # Safety: the caller holds the lock.
+        unsafe fn register(&mut self, sig: &Arc<Signal>, case: usize);
+        /// Removes this case's entry, if any. # Safety: the caller holds the lock.
+        unsafe fn unregister(&mut self);
+        /// Polls a future case; `true` once its output is stored.
+        fn poll_fut(&mut self, cx: &mut Context<'_>) -> bool;
+        /// The select was won by this case: collect the outcome. `Ready(false)` if the win was
+        /// undone meanwhile (a claim given back) and the select must run a pass again.
+        fn complete(&mut self, sig: &Signal, case: usize) -> Poll<bool>;
+        /// The select is being dropped while this case had won: undo it, unless the win was
+        /// undone meanwhile (then `false`).
+        fn undo_win(&mut self, sig: &Signal, case: usize, wakes: &mut Wakes) -> bool;
+        /// Removes this case's entry and undoes any outcome (locks the channel itself).
+        fn cancel(&mut self, wakes: &mut Wakes);
+    }
+}
+
+/// One case of a select, as the engine sees it. Sealed; built by `select!` through
+/// [`RecvCase`], [`SendCase`] and [`FutCase`].
+pub trait Case: imp::CaseImpl {}
+impl<C: imp::CaseImpl + ?Sized> Case for C {}
+
+/// A `recv(rx)` case.
+pub struct RecvCase<'a, T> {
+    rx: Option<&'a Receiver<T>>,
+    reg: Option<u64>,
+    out: Option<Option<T>>,
+}
+
+impl<'a, T> RecvCase<'a, T> {
+    /// A receive case on `rx`; `None` is Go's nil channel (never ready).
+    pub fn new(rx: Option<&'a Receiver<T>>) -> Self {
+        RecvCase {
+            rx,
+            reg: None,
+            out: None,
+        }
+    }
+
+    /// The received value (`None`: closed and drained) once this case fired.
+    ///
+    /// # Panics
+    /// If the case did not fire.
+    pub fn take(&mut self) -> Option<T> {
+        self.out.take().expect("RecvCase::take on a case that did not fire")
+    }
+}
+
+impl<T> imp::CaseImpl for RecvCase<'_, T> {
+    fn kind(&self) -> Kind {
+        match self.rx {
+            Some(rx) => Kind::Chan(Arc::as_ptr(&rx.chan) as *const u8 as usize),
+            None => Kind::Nil,
+        }
+    }
+    fn lock(&self) {
+        if let Some(rx) = self.rx {
+            rx.chan.state.raw_lock();
+        }
+    }
+    unsafe fn unlock(&self) {
+        if let Some(rx) = self.rx {
+            // SAFETY: the caller locked this channel with `lock` (this method's contract).
+            unsafe { rx.chan.state.raw_unlock() }
+        }
+    }
+    unsafe fn ready(&self) -> bool {
+        let Some(rx) = self.rx else { return false };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { rx.chan.state.locked_mut() };
+        st.recv_ready(rx.chan.cap)
+    }
+    unsafe fn fire(&mut self, sig: &Arc<Signal>, case: usize, wakes: &mut Wakes) -> Fire {
+        let Some(rx) = self.rx else {
+            return Fire::NotReady;
+        };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { rx.chan.state.locked_mut() };
+        if let Some(id) = self.reg.take() {
+            st.remove_recv(id);
+        }
+        if let Some(v) = st.try_take(rx.chan.cap, wakes) {
+            self.out = Some(Some(v));
+            return Fire::Done;
+        }
+        if st.closed {
+            self.out = Some(None);
+            return Fire::Done;
+        }
+        if rx.chan.cap == Cap::Zero {
+            let id = st.new_id();
+            if st.grant_to_lazy_sender(id, wakes) {
+                st.claimed.push(RecvWaiter {
+                    id,
+                    who: Who::Select {
+                        sig: sig.clone(),
+                        case,
+                    },
+                });
+                self.reg = Some(id);
+                // The owner holds every lock of its select: nobody else can touch the signal.
+                sig.store(case + 1);
+                return Fire::Committed;
+            }
+        }
+        Fire::NotReady
+    }
+    unsafe fn register(&mut self, sig: &Arc<Signal>, case: usize) {
+        let Some(rx) = self.rx else { return };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { rx.chan.state.locked_mut() };
+        if let Some(id) = self.reg {
+            if st.recv_entry(id).is_some() {
+                return;
+            }
+        }
+        let id = st.new_id();
+        st.recvq.push_back(RecvWaiter {
+            id,
+            who: Who::Select {
+                sig: sig.clone(),
+                case,
+            },
+        });
+        self.reg = Some(id);
+    }
+    unsafe fn unregister(&mut self) {
+        let (Some(rx), Some(id)) = (self.rx, self.reg.take()) else {
+            return;
+        };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { rx.chan.state.locked_mut() };
+        st.remove_recv(id);
+    }
+    fn poll_fut(&mut self, _cx: &mut Context<'_>) -> bool {
+        false
+    }
+    fn complete(&mut self, sig: &Signal, case: usize) -> Poll<bool> {
+        let (Some(rx), Some(id)) = (self.rx, self.reg) else {
+            return Poll::Ready(false);
+        };
+        let mut st = rx.chan.state.lock();
+        match st.take_outcome(id) {
+            Some(Outcome::Value(v)) => {
+                self.reg = None;
+                self.out = Some(Some(v));
+                Poll::Ready(true)
+            }
+            Some(_) => unreachable!("a receiver only gets values"),
+            None if sig.load() == case + 1 && st.claimed.iter().any(|r| r.id == id) => {
+                Poll::Pending
+            }
+            None => Poll::Ready(false),
+        }
+    }
+    fn undo_win(&mut self, sig: &Signal, case: usize, wakes: &mut Wakes) -> bool {
+        let (Some(rx), Some(id)) = (self.rx, self.reg) else {
+            return true;
+        };
+        let mut st = rx.chan.state.lock();
+        if sig.load() != case + 1 {
+            return false;
+        }
+        match st.take_outcome(id) {
+            Some(Outcome::Value(v)) => st.rescue(v, wakes),
+            Some(_) => unreachable!("a receiver only gets values"),
+            None => {
+                st.remove_recv(id);
+            }
+        }
+        self.reg = None;
+        sig.store(crate::waiters::CANCELLED);
+        true
+    }
+    fn cancel(&mut self, wakes: &mut Wakes) {
+        let (Some(rx), Some(id)) = (self.rx, self.reg.take()) else {
+            return;
+        };
+        let mut st = rx.chan.state.lock();
+        match st.take_outcome(id) {
+            Some(Outcome::Value(v)) => st.rescue(v, wakes),
+            Some(_) => unreachable!("a receiver only gets values"),
+            None => {
+                st.remove_recv(id);
+            }
+        }
+    }
+}
+
+/// A `send(tx, value)` case. The value is not part of the case: the select hands out a
+/// [`Permit`] and the value is evaluated only if this case fired.
+pub struct SendCase<'a, T> {
+    tx: Option<&'a Sender<T>>,
+    reg: Option<u64>,
+    out: Option<Result<Permit<T>, SendError<()>>>,
+}
+
+impl<'a, T> SendCase<'a, T> {
+    /// A send case on `tx`; `None` is Go's nil channel (never ready).
+    pub fn new(tx: Option<&'a Sender<T>>) -> Self {
+        SendCase {
+            tx,
+            reg: None,
+            out: None,
+        }
+    }
+
+    /// The permit to send with (or `Err` if the channel is closed) once this case fired.
+    ///
+    /// # Panics
+    /// If the case did not fire.
+    pub fn take(&mut self) -> Result<Permit<T>, SendError<()>> {
+        self.out.take().expect("SendCase::take on a case that did not fire")
+    }
+}
+
+/// Completes a fired send case with its value: sends through the permit, or hands the value
+/// back if the channel was closed.
+///
+/// ```
+/// use gocsp_channel::__private::complete_send;
+/// use gocsp_channel::SendError;
+/// assert_eq!(complete_send::<u8>(Err(SendError(())), 7), Err(SendError(7)));
+/// ```
+pub fn complete_send<T>(p: Result<Permit<T>, SendError<()>>, value: T) -> Result<(), SendError<T>> {
+    match p {
+        Ok(p) => {
+            p.send(value);
+            Ok(())
+        }
+        Err(_) => Err(SendError(value)),
+    }
+}
+
+impl<T> imp::CaseImpl for SendCase<'_, T> {
+    fn kind(&self) -> Kind {
+        match self.tx {
+            Some(tx) => Kind::Chan(Arc::as_ptr(&tx.chan) as *const u8 as usize),
+            None => Kind::Nil,
+        }
+    }
+    fn lock(&self) {
+        if let Some(tx) = self.tx {
+            tx.chan.state.raw_lock();
+        }
+    }
+    unsafe fn unlock(&self) {
+        if let Some(tx) = self.tx {
+            // SAFETY: the caller locked this channel with `lock` (this method's contract).
+            unsafe { tx.chan.state.raw_unlock() }
+        }
+    }
+    unsafe fn ready(&self) -> bool {
+        let Some(tx) = self.tx else { return false };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { tx.chan.state.locked_mut() };
+        st.send_ready(tx.chan.cap)
+    }
+    unsafe fn fire(&mut self, _sig: &Arc<Signal>, _case: usize, _wakes: &mut Wakes) -> Fire {
+        let Some(tx) = self.tx else {
+            return Fire::NotReady;
+        };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { tx.chan.state.locked_mut() };
+        if let Some(id) = self.reg.take() {
+            st.remove_send(id);
+        }
+        if st.closed {
+            self.out = Some(Err(SendError(())));
+            return Fire::Done;
+        }
+        match st.try_reserve(tx.chan.cap) {
+            Some(g) => {
+                self.out = Some(Ok(Permit::new(tx.chan.clone(), g)));
+                Fire::Done
+            }
+            None => Fire::NotReady,
+        }
+    }
+    unsafe fn register(&mut self, sig: &Arc<Signal>, case: usize) {
+        let Some(tx) = self.tx else { return };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { tx.chan.state.locked_mut() };
+        if let Some(id) = self.reg {
+            if st.send_entry(id).is_some() {
+                return;
+            }
+        }
+        let id = st.new_id();
+        st.sendq.push_back(SendWaiter {
+            id,
+            value: None,
+            who: Who::Select {
+                sig: sig.clone(),
+                case,
+            },
+        });
+        self.reg = Some(id);
+    }
+    unsafe fn unregister(&mut self) {
+        let (Some(tx), Some(id)) = (self.tx, self.reg.take()) else {
+            return;
+        };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { tx.chan.state.locked_mut() };
+        st.remove_send(id);
+    }
+    fn poll_fut(&mut self, _cx: &mut Context<'_>) -> bool {
+        false
+    }
+    fn complete(&mut self, _sig: &Signal, _case: usize) -> Poll<bool> {
+        let (Some(tx), Some(id)) = (self.tx, self.reg) else {
+            return Poll::Ready(false);
+        };
+        let mut st = tx.chan.state.lock();
+        let grant = match st.take_outcome(id) {
+            Some(Outcome::Slot) => crate::chan::Grant::Slot,
+            Some(Outcome::Claim(rid)) => crate::chan::Grant::Claim(rid),
+            Some(_) => unreachable!("a lazy sender is only granted"),
+            None => return Poll::Ready(false),
+        };
+        drop(st);
+        self.reg = None;
+        self.out = Some(Ok(Permit::new(tx.chan.clone(), grant)));
+        Poll::Ready(true)
+    }
+    fn undo_win(&mut self, sig: &Signal, case: usize, wakes: &mut Wakes) -> bool {
+        let (Some(tx), Some(id)) = (self.tx, self.reg) else {
+            return true;
+        };
+        let mut st = tx.chan.state.lock();
+        if sig.load() != case + 1 {
+            return false;
+        }
+        undo_send(&mut st, tx.chan.cap, id, wakes);
+        self.reg = None;
+        sig.store(crate::waiters::CANCELLED);
+        true
+    }
+    fn cancel(&mut self, wakes: &mut Wakes) {
+        let (Some(tx), Some(id)) = (self.tx, self.reg.take()) else {
+            return;
+        };
+        let mut st = tx.chan.state.lock();
+        undo_send(&mut st, tx.chan.cap, id, wakes);
+    }
+}
+
+fn undo_send<T>(st: &mut crate::chan::State<T>, cap: Cap, id: u64, wakes: &mut Wakes) {
+    match st.take_outcome(id) {
+        Some(Outcome::Slot) => st.release(crate::chan::Grant::Slot, cap, wakes),
+        Some(Outcome::Claim(rid)) => st.release(crate::chan::Grant::Claim(rid), cap, wakes),
+        Some(_) => unreachable!("a lazy sender is only granted"),
+        None => {
+            st.remove_send(id);
+        }
+    }
+}
+
+/// A `fut(future)` case.
+pub struct FutCase<'a, F: Future> {
+    fut: Option<Pin<&'a mut F>>,
+    out: Option<F::Output>,
+}
+
+impl<'a, F: Future> FutCase<'a, F> {
+    /// A case that fires when `fut` completes; `None` never fires.
+    pub fn new(fut: Option<Pin<&'a mut F>>) -> Self {
+        FutCase { fut, out: None }
+    }
+
+    /// The future's output once this case fired.
+    ///
+    /// # Panics
+    /// If the case did not fire.
+    pub fn take(&mut self) -> F::Output {
+        self.out.take().expect("FutCase::take on a case that did not fire")
+    }
+}
+
+impl<F: Future> imp::CaseImpl for FutCase<'_, F> {
+    fn kind(&self) -> Kind {
+        if self.fut.is_some() {
+            Kind::Fut
+        } else {
+            Kind::Nil
+        }
+    }
+    fn lock(&self) {}
+    unsafe fn unlock(&self) {}
+    unsafe fn ready(&self) -> bool {
+        false
+    }
+    unsafe fn fire(&mut self, _: &Arc<Signal>, _: usize, _: &mut Wakes) -> Fire {
+        Fire::NotReady
+    }
+    unsafe fn register(&mut self, _: &Arc<Signal>, _: usize) {}
+    unsafe fn unregister(&mut self) {}
+    fn poll_fut(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(f) = self.fut.as_mut() else {
+            return false;
+        };
+        match f.as_mut().poll(cx) {
+            Poll::Ready(v) => {
+                self.out = Some(v);
+                self.fut = None;
+                true
+            }
+            Poll::Pending => false,
+        }
+    }
+    fn complete(&mut self, _: &Signal, _: usize) -> Poll<bool> {
+        Poll::Ready(false)
+    }
+    fn undo_win(&mut self, _: &Signal, _: usize, _: &mut Wakes) -> bool {
+        true
+    }
+    fn cancel(&mut self, _: &mut Wakes) {}
+}
+
+/// Accepted forms of a `recv(..)` case's channel argument.
+#[diagnostic::on_unimplemented(
+    message = "`recv(..)` expects a channel receiver, found `{Self}`",
+    label = "not a `Receiver<T>`",
+    note = "accepted: `Receiver<T>`, `&Receiver<T>`, `Option<Receiver<T>>`, `Option<&Receiver<T>>` (None is a nil channel)"
+)]
+pub trait AsRecv<T> {
+    /// The receiver, or `None` for a nil channel.
+    fn as_recv(&self) -> Option<&Receiver<T>>;
+}
+
+impl<T> AsRecv<T> for Receiver<T> {
+    fn as_recv(&self) -> Option<&Receiver<T>> {
+        Some(self)
+    }
+}
+impl<T> AsRecv<T> for &Receiver<T> {
+    fn as_recv(&self) -> Option<&Receiver<T>> {
+        Some(self)
+    }
+}
+impl<T> AsRecv<T> for &mut Receiver<T> {
+    fn as_recv(&self) -> Option<&Receiver<T>> {
+        Some(self)
+    }
+}
+impl<T> AsRecv<T> for Option<Receiver<T>> {
+    fn as_recv(&self) -> Option<&Receiver<T>> {
+        self.as_ref()
+    }
+}
+impl<T> AsRecv<T> for Option<&Receiver<T>> {
+    fn as_recv(&self) -> Option<&Receiver<T>> {
+        *self
+    }
+}
+impl<T> AsRecv<T> for &Option<Receiver<T>> {
+    fn as_recv(&self) -> Option<&Receiver<T>> {
+        self.as_ref()
+    }
+}
+
+/// Accepted forms of a `send(..)` case's channel argument.
+#[diagnostic::on_unimplemented(
+    message = "`send(..)` expects a channel sender, found `{Self}`",
+    label = "not a `Sender<T>`",
+    note = "accepted: `Sender<T>`, `&Sender<T>`, `Option<Sender<T>>`, `Option<&Sender<T>>` (None is a nil channel)"
+)]
+pub trait AsSend<T> {
+    /// The sender, or `None` for a nil channel.
+    fn as_send(&self) -> Option<&Sender<T>>;
+}
+
+impl<T> AsSend<T> for Sender<T> {
+    fn as_send(&self) -> Option<&Sender<T>> {
+        Some(self)
+    }
+}
+impl<T> AsSend<T> for &Sender<T> {
+    fn as_send(&self) -> Option<&Sender<T>> {
+        Some(self)
+    }
+}
+impl<T> AsSend<T> for &mut Sender<T> {
+    fn as_send(&self) -> Option<&Sender<T>> {
+        Some(self)
+    }
+}
+impl<T> AsSend<T> for Option<Sender<T>> {
+    fn as_send(&self) -> Option<&Sender<T>> {
+        self.as_ref()
+    }
+}
+impl<T> AsSend<T> for Option<&Sender<T>> {
+    fn as_send(&self) -> Option<&Sender<T>> {
+        *self
+    }
+}
+impl<T> AsSend<T> for &Option<Sender<T>> {
+    fn as_send(&self) -> Option<&Sender<T>> {
+        self.as_ref()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine.
+
+/// Up to this many cases the engine works in fixed arrays on the stack.
+const INLINE: usize = 64;
+
+/// A list of case indices, inline up to `INLINE`.
+struct Indices {
+    inline: [(usize, u32); INLINE],
+    heap: Vec<(usize, u32)>,
+    len: usize,
+}
+
+impl Indices {
+    fn new(n: usize) -> Self {
+        Indices {
+            inline: [(0, 0); INLINE],
+            heap: if n > INLINE { Vec::with_capacity(n) } else { Vec::new() },
+            len: 0,
+        }
+    }
+    fn push(&mut self, x: (usize, u32)) {
+        if self.len < INLINE && self.heap.is_empty() {
+            self.inline[self.len] = x;
+        } else {
+            if self.heap.is_empty() {
+                self.heap.extend_from_slice(&self.inline[..self.len]);
+            }
+            self.heap.push(x);
+        }
+        self.len += 1;
+    }
+    fn as_mut_slice(&mut self) -> &mut [(usize, u32)] {
+        if self.heap.is_empty() {
+            &mut self.inline[..self.len]
+        } else {
+            &mut self.heap[..]
+        }
+    }
+}
+
+fn random_below(n: usize) -> usize {
+    #[cfg(loom)]
+    {
+        let _ = n;
+        0
+    }
+    #[cfg(not(loom))]
+    {
+        fastrand::usize(..n)
+    }
+}
+
+enum PassResult {
+    Fired(usize),
+    Committed,
+    Default,
+    Registered,
+}
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<Arc<Signal>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn new_signal() -> Arc<Signal> {
+    #[cfg(not(loom))]
+    if let Some(s) = POOL.with(|p| p.borrow_mut().pop()) {
+        return s;
+    }
+    Arc::new(Signal::new())
+}
+
+fn recycle_signal(sig: Arc<Signal>) {
+    // Only a signal nobody else holds may be reused: a channel that still has it (an entry not
+    // yet removed, a wake in flight) could otherwise complete the wrong select.
+    #[cfg(not(loom))]
+    if Arc::strong_count(&sig) == 1 {
+        sig.reset();
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < 16 {
+                p.push(sig);
+            }
+        });
+    }
+    #[cfg(loom)]
+    drop(sig);
+}
+
+/// The future of a select. Resolves to the index of the fired case, or [`SELECT_DEFAULT`].
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct SelectFuture<'a, D: ?Sized + Case> {
+    cases: &'a mut [&'a mut D],
+    biased: bool,
+    has_default: bool,
+    has_fut: bool,
+    sig: Option<Arc<Signal>>,
+    /// Entries may be queued (or the signal won) on our behalf.
+    registered: bool,
+    done: bool,
+    site: &'static Location<'static>,
+}
+
+/// Runs a select over `cases`. See the module docs for the algorithm.
+#[track_caller]
+pub fn select<'a>(
+    cases: &'a mut [&'a mut (dyn Case + Send + 'a)],
+    biased: bool,
+    has_default: bool,
+) -> SelectFuture<'a, dyn Case + Send + 'a> {
+    SelectFuture::new(cases, biased, has_default, Location::caller())
+}
+
+/// Runs a select over `cases` on the current OS thread, parking it until a case fires.
+///
+/// # Panics
+/// If called from async code on a tokio runtime thread.
+#[track_caller]
+pub fn select_blocking<'a>(
+    cases: &'a mut [&'a mut (dyn Case + 'a)],
+    biased: bool,
+    has_default: bool,
+) -> usize {
+    let site = Location::caller();
+    let fut = SelectFuture::new(cases, biased, has_default, site);
+    blocking::block_on(fut, Op::Select, site, "select_blocking!")
+}
+
+impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
+    fn new(
+        cases: &'a mut [&'a mut D],
+        biased: bool,
+        has_default: bool,
+        site: &'static Location<'static>,
+    ) -> Self {
+        let has_fut = cases.iter().any(|c| c.kind() == Kind::Fut);
+        SelectFuture {
+            cases,
+            biased,
+            has_default,
+            has_fut,
+            sig: None,
+            registered: false,
+            done: false,
+            site,
+        }
+    }
+
+    /// Removes every case's entries except `keep`'s, each under its own lock.
+    fn cancel_all_except(&mut self, keep: usize) {
+        let mut wakes = Wakes::new();
+        for (i, c) in self.cases.iter_mut().enumerate() {
+            if i != keep {
+                c.cancel(&mut wakes);
+            }
+        }
+        wakes.wake_all();
+    }
+
+    fn finish(&mut self, idx: usize) -> Poll<usize> {
+        self.done = true;
+        self.registered = false;
+        if let Some(sig) = self.sig.take() {
+            recycle_signal(sig);
+        }
+        Poll::Ready(idx)
+    }
+
+    /// One pass: futures first, then all channels at one instant.
+    fn pass(&mut self, cx: &mut Context<'_>, sig: &Arc<Signal>) -> PassResult {
+        let n = self.cases.len();
+        if self.has_fut {
+            let start = if self.biased || n == 0 { 0 } else { random_below(n) };
+            for k in 0..n {
+                let i = (start + k) % n;
+                if self.cases[i].kind() == Kind::Fut && self.cases[i].poll_fut(cx) {
+                    return PassResult::Fired(i);
+                }
+            }
+        }
+
+        // Lock every distinct channel in address order.
+        let mut order = Indices::new(n);
+        for (i, c) in self.cases.iter().enumerate() {
+            if let Kind::Chan(addr) = c.kind() {
+                order.push((addr, i as u32));
+            }
+        }
+        let order = order.as_mut_slice();
+        order.sort_unstable();
+        let mut prev = 0usize;
+        for &(addr, i) in order.iter() {
+            if addr != prev {
+                self.cases[i as usize].lock();
+                prev = addr;
+            }
+        }
+
+        let mut wakes = Wakes::new();
+        let mut excluded = Indices::new(n);
+        let result = 'choose: loop {
+            // Ready cases, in written order.
+            let mut ready = 0usize;
+            let mut first = None;
+            for i in 0..n {
+                if self.is_candidate(i, &mut excluded) {
+                    ready += 1;
+                    first.get_or_insert(i);
+                }
+            }
+            let Some(first) = first else { break 'choose None };
+            let pick = if self.biased {
+                first
+            } else {
+                let mut j = random_below(ready);
+                let mut pick = first;
+                for i in 0..n {
+                    if self.is_candidate(i, &mut excluded) {
+                        if j == 0 {
+                            pick = i;
+                            break;
+                        }
+                        j -= 1;
+                    }
+                }
+                pick
+            };
+            // SAFETY: every channel case's lock is held (taken above, released below).
+            match unsafe { self.cases[pick].fire(sig, pick, &mut wakes) } {
+                Fire::Done => break 'choose Some((pick, false)),
+                Fire::Committed => break 'choose Some((pick, true)),
+                Fire::NotReady => excluded.push((pick, 0)),
+            }
+        };
+
+        let out = match result {
+            Some((i, committed)) => {
+                for j in 0..n {
+                    if j != i {
+                        // SAFETY: every channel case's lock is held.
+                        unsafe { self.cases[j].unregister() };
+                    }
+                }
+                if committed {
+                    PassResult::Committed
+                } else {
+                    PassResult::Fired(i)
+                }
+            }
+            None if self.has_default => {
+                for j in 0..n {
+                    // SAFETY: every channel case's lock is held.
+                    unsafe { self.cases[j].unregister() };
+                }
+                PassResult::Default
+            }
+            None => {
+                for j in 0..n {
+                    // SAFETY: every channel case's lock is held.
+                    unsafe { self.cases[j].register(sig, j) };
+                }
+                // Still under every lock: from here on channels may select us.
+                sig.store(WAITING);
+                PassResult::Registered
+            }
+        };
+
+        let mut prev = 0usize;
+        for &(addr, i) in order.iter().rev() {
+            if addr != prev {
+                // SAFETY: this channel was locked above, once, on this thread, and no reference
+                // from `locked_mut` outlives the case method that made it.
+                unsafe { self.cases[i as usize].unlock() };
+                prev = addr;
+            }
+        }
+        wakes.wake_all();
+        out
+    }
+
+    fn is_candidate(&self, i: usize, excluded: &mut Indices) -> bool {
+        if !matches!(self.cases[i].kind(), Kind::Chan(_)) {
+            return false;
+        }
+        if excluded.as_mut_slice().iter().any(|&(x, _)| x == i) {
+            return false;
+        }
+        // SAFETY: called only from `pass`, which holds every channel case's lock.
+        unsafe { self.cases[i].ready() }
+    }
+}
+
+impl<'a, D: ?Sized + Case + 'a> Future for SelectFuture<'a, D> {
+    type Output = usize;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        let this = self.get_mut();
+        assert!(!this.done, "select future polled after completion");
+        let coop = std::task::ready!(coop::poll_proceed(cx));
+        let sig = this.sig.get_or_insert_with(new_signal).clone();
+        sig.set_waker(cx.waker());
+
+        if this.registered {
+            loop {
+                if let Some(i) = sig.selected() {
+                    match this.cases[i].complete(&sig, i) {
+                        Poll::Ready(true) => {
+                            this.cancel_all_except(i);
+                            coop.made_progress();
+                            hook::progressed();
+                            return this.finish(i);
+                        }
+                        Poll::Pending => {
+                            hook::blocked(Op::Select, this.site);
+                            return Poll::Pending;
+                        }
+                        Poll::Ready(false) => continue,
+                    }
+                }
+                if !this.has_fut && !sig.is_poked() {
+                    hook::blocked(Op::Select, this.site);
+                    return Poll::Pending;
+                }
+                match sig.try_begin_poll() {
+                    Ok(()) => break,
+                    Err(_) => continue,
+                }
+            }
+        } else {
+            sig.store(POLLING);
+        }
+        sig.take_poke();
+
+        match this.pass(cx, &sig) {
+            PassResult::Fired(i) => {
+                if this.registered {
+                    this.cancel_all_except(i);
+                }
+                coop.made_progress();
+                hook::progressed();
+                this.finish(i)
+            }
+            PassResult::Default => {
+                coop.made_progress();
+                this.finish(SELECT_DEFAULT)
+            }
+            PassResult::Committed | PassResult::Registered => {
+                this.registered = true;
+                hook::blocked(Op::Select, this.site);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<'a, D: ?Sized + Case + 'a> Drop for SelectFuture<'a, D> {
+    fn drop(&mut self) {
+        if self.done || !self.registered {
+            return;
+        }
+        let Some(sig) = self.sig.take() else { return };
+        let mut wakes = Wakes::new();
+        loop {
+            match sig.try_cancel() {
+                Ok(()) => break,
+                Err(s) => match sig.selected() {
+                    Some(i) => {
+                        if self.cases[i].undo_win(&sig, i, &mut wakes) {
+                            break;
+                        }
+                    }
+                    None => {
+                        debug_assert!(s != WAITING);
+                        break;
+                    }
+                },
+            }
+        }
+        for c in self.cases.iter_mut() {
+            c.cancel(&mut wakes);
+        }
+        wakes.wake_all();
+        recycle_signal(sig);
+    }
+}

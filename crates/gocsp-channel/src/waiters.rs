@@ -1,0 +1,208 @@
+//! Who waits on a channel, and how a waiter learns what happened to it.
+//!
+//! A waiting operation is an entry in one of the channel's queues (`recvq`, `sendq`), owned by
+//! the channel state and touched only under the channel lock. Entries carry an id unique within
+//! their channel; the future that registered an entry finds it again by that id, so no entry is
+//! ever allocated separately or shared between threads.
+//!
+//! An entry is woken in one of two ways:
+//! - [`Who::Task`]: a plain future or blocking call. Whoever completes it writes an [`Outcome`]
+//!   under the channel lock and wakes its waker. Its future removes the entry when dropped, so a
+//!   `Task` entry in a queue is always live.
+//! - [`Who::Select`]: one case of a select, registered on several channels at once. All its
+//!   entries share one [`Signal`]; an actor completes a case only after winning the signal with
+//!   [`Signal::try_select`] (Go's `selectDone`). Entries of a select that another channel won,
+//!   or that was dropped, are stale: actors discard them when they meet them.
+
+use std::task::Waker;
+
+use crate::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
+
+/// The signal state of a select that is registered and waiting.
+pub(crate) const WAITING: usize = 0;
+/// The select future was dropped; nobody may select it any more.
+pub(crate) const CANCELLED: usize = usize::MAX;
+/// The owner is running a pass over its cases; nobody may select it meanwhile, and actors that
+/// meet its entries discard them (the pass sees what they did, under the channel locks).
+pub(crate) const POLLING: usize = usize::MAX - 1;
+
+/// The shared part of a select: which case won, and how to wake the select's task.
+///
+/// `state` is `WAITING`, `CANCELLED` or `case + 1` for the case that won. It leaves `WAITING`
+/// only by a compare-and-swap, so at most one case of a select is ever completed by another
+/// party. It goes back to `WAITING` only under the lock of the channel of the winning case,
+/// when that channel undoes a claim that was never filled (see `Chan::release_claim`).
+pub(crate) struct Signal {
+    state: AtomicUsize,
+    /// Set when something changed that the select must look at again (a channel closed, a
+    /// claim was given back): the owner re-runs its pass instead of waiting.
+    poked: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Signal {
+    pub(crate) fn new() -> Self {
+        Signal {
+            state: AtomicUsize::new(WAITING),
+            poked: AtomicBool::new(false),
+            waker: Mutex::new(None),
+        }
+    }
+
+    /// Tries to make `case` the winner. Called by an actor holding the lock of that case's
+    /// channel. `AcqRel`: the winner's later writes (the outcome) are published by the channel
+    /// lock, and the owner reads the state before taking that lock.
+    pub(crate) fn try_select(&self, case: usize) -> bool {
+        self.state
+            .compare_exchange(WAITING, case + 1, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The winning case, if one won.
+    pub(crate) fn selected(&self) -> Option<usize> {
+        match self.state.load(Ordering::Acquire) {
+            WAITING | CANCELLED | POLLING => None,
+            s => Some(s - 1),
+        }
+    }
+
+    pub(crate) fn load(&self) -> usize {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// Sets the state unconditionally. Only the owner does this while it holds the locks of all
+    /// its channels (so no actor can race it), or a channel undoing its own claim under its lock.
+    pub(crate) fn store(&self, state: usize) {
+        self.state.store(state, Ordering::Release);
+    }
+
+    /// `WAITING -> POLLING`; on failure returns the state found.
+    pub(crate) fn try_begin_poll(&self) -> Result<(), usize> {
+        self.state
+            .compare_exchange(WAITING, POLLING, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| ())
+    }
+
+    /// Makes the signal fresh for reuse by another select.
+    pub(crate) fn reset(&self) {
+        self.state.store(WAITING, Ordering::Relaxed);
+        self.poked.store(false, Ordering::Relaxed);
+        *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// `WAITING -> CANCELLED`; on failure returns the state found.
+    pub(crate) fn try_cancel(&self) -> Result<(), usize> {
+        self.state
+            .compare_exchange(WAITING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| ())
+    }
+
+    pub(crate) fn set_poked(&self) {
+        self.poked.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_poked(&self) -> bool {
+        self.poked.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn take_poke(&self) -> bool {
+        self.poked.swap(false, Ordering::AcqRel)
+    }
+
+    pub(crate) fn wake(&self) {
+        let w = self.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Stores the owner's waker. Called before the owner checks the state again, so a wake
+    /// after the check finds this waker ("register, then check again").
+    pub(crate) fn set_waker(&self, waker: &Waker) {
+        let mut slot = self.waker.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some(w) if w.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+    }
+}
+
+/// Who is behind a queue entry.
+pub(crate) enum Who {
+    /// A plain future or blocking call; the waker is taken when it is woken.
+    Task(Option<Waker>),
+    /// Case `case` of a select.
+    Select {
+        sig: crate::loom::Arc<Signal>,
+        case: usize,
+    },
+}
+
+impl Who {
+    /// Claims the waiter for completion: a task always; a select only if this case wins.
+    pub(crate) fn try_claim(&self) -> bool {
+        match self {
+            Who::Task(_) => true,
+            Who::Select { sig, case } => sig.try_select(*case),
+        }
+    }
+
+    /// Wakes a claimed waiter.
+    pub(crate) fn wake(self) {
+        match self {
+            Who::Task(w) => {
+                if let Some(w) = w {
+                    w.wake();
+                }
+            }
+            Who::Select { sig, .. } => sig.wake(),
+        }
+    }
+
+    /// Could this waiter still be completed? Tasks always; selects while waiting.
+    pub(crate) fn is_live(&self) -> bool {
+        match self {
+            Who::Task(_) => true,
+            Who::Select { sig, .. } => sig.load() == WAITING,
+        }
+    }
+
+    /// Updates a task's waker after a re-poll.
+    pub(crate) fn set_waker(&mut self, waker: &Waker) {
+        if let Who::Task(slot) = self {
+            match slot {
+                Some(w) if w.will_wake(waker) => {}
+                _ => *slot = Some(waker.clone()),
+            }
+        }
+    }
+}
+
+/// A waiting receiver.
+pub(crate) struct RecvWaiter {
+    pub(crate) id: u64,
+    pub(crate) who: Who,
+}
+
+/// A waiting sender. `value` is `Some` for an eager sender (`send`), `None` for a lazy one
+/// (`reserve`, or a select send case whose value is computed only once it is chosen).
+pub(crate) struct SendWaiter<T> {
+    pub(crate) id: u64,
+    pub(crate) value: Option<T>,
+    pub(crate) who: Who,
+}
+
+/// What happened to a waiter, written by the party that completed it.
+pub(crate) enum Outcome<T> {
+    /// A receiver got this value.
+    Value(T),
+    /// An eager sender's value was taken.
+    Sent,
+    /// An eager sender's value is handed back: the channel closed first.
+    Rejected(T),
+    /// A lazy sender was granted one buffer slot (already counted in `reserved`).
+    Slot,
+    /// A lazy sender on an unbuffered channel was granted the receiver with this id, which now
+    /// sits in `claimed` waiting for the value.
+    Claim(u64),
+}
