@@ -1,1 +1,143 @@
-//! placeholder
+//! Goroutines for tokio: `go!`, goroutine identity and dumps, the gocsp runtime with Go's
+//! deadlock detector, a tracing profile, and Go's timers.
+//!
+//! Part of [gocsp](https://example.invalid/gocsp): use it through the `gocsp` facade, which
+//! re-exports everything here.
+//!
+//! # Goroutines
+//!
+//! [`go!`] (or [`go`], [`go_named`]) spawns a future on the current tokio runtime — gocsp's own
+//! ([`run`], [`Runtime`]) or a service's `#[tokio::main]` — and returns a [`GoHandle`]: await
+//! it for `Result<T, GoError>`, or drop it to detach. Each goroutine has an id (from 1), an
+//! optional name, the source location of its `go!`, and runs in a `tracing` span `goroutine`.
+//! [`num_goroutine`] counts them; [`dump()`] shows what each one is doing, in Go's layout.
+//!
+//! ```
+//! # gocsp_runtime::run(async {
+//! use gocsp_runtime::go;
+//! let h = go!(name = "adder", async { 2 + 2 });
+//! assert_eq!(h.await.unwrap(), 4);
+//! # });
+//! ```
+//!
+//! CPU-bound work: tokio does not preempt tasks as Go does. Run it with [`go_blocking!`] (a
+//! closure on tokio's blocking pool, registered as a goroutine) or break long loops with
+//! [`yield_now`].
+//!
+//! # States in a dump
+//!
+//! `running` (being polled), `runnable` (woken, waiting for a worker), `waiting` (its last poll
+//! waited on something that is not gocsp: a tokio timer, I/O, a tokio lock), or the gocsp
+//! operation it is blocked in (`chan receive`, `chan send`, `select`, ...) with the source
+//! location of that operation. gocsp's channel operations report themselves through
+//! `gocsp_channel::hook`, which this crate installs.
+//!
+//! # Deadlock detector
+//!
+//! Under [`run`] / [`Runtime`] a thread watches for Go's `fatal error: all goroutines are
+//! asleep - deadlock!`. It is built to never fire while anything could still make progress:
+//! the exact rules are in the docs of [`Deadlock`] and below.
+//!
+//! It fires when, on two samples 100 ms apart with no goroutine polled in between: every
+//! goroutine, main included, is blocked in a gocsp operation other than `sleep`; no other waker
+//! clone than the one kept by that operation exists for any of them; no tokio task exists
+//! besides the goroutines (gocsp timers are tasks, so a pending `after`/`Timer`/`Ticker` holds
+//! it back); and no thread exists besides the worker threads, the `block_on` thread and the
+//! detector (no blocking-pool thread, no OS thread). It needs Linux's `/proc`, and never fires
+//! elsewhere.
+//!
+//! Not detected (it stays quiet): goroutines blocked while a blocking-pool thread lingers
+//! (tokio keeps idle ones 10 s), while a plain task or OS thread exists (even one that is stuck
+//! itself), `select`s whose engine keeps more than one waker clone. A known hole: combinators
+//! that give children their own waker (`FuturesUnordered`, `JoinSet`, `buffer_unordered`) hide a
+//! plain tokio timer or socket their children wait on next to a gocsp operation.
+//!
+//! # Tracing
+//!
+//! See [`trace`]: `GOCSP_TRACE=fmt` and `GOCSP_TRACE=profile`.
+//!
+//! # Signals
+//!
+//! `SIGQUIT` prints the goroutine dump and exits with status 2, as in Go ([`SigQuit`]);
+//! [`print_dump`] does the same printing on demand.
+#![forbid(unsafe_code)]
+
+mod deadlock;
+mod dump;
+mod goroutine;
+mod registry;
+mod runtime;
+pub mod trace;
+
+pub use dump::{dump, num_goroutine, print_dump, Dump, Goroutine, State};
+pub use gocsp_channel::hook::Op;
+pub use goroutine::{
+    current_id, go, go_blocking, go_blocking_named, go_named, spawn, yield_now, GoError,
+    GoHandle, Panic,
+};
+pub use runtime::{run, Builder, Deadlock, Runtime, SigQuit};
+
+/// Starts a goroutine: `go!(future)` or `go!(name = expr, future)`, returning its
+/// [`GoHandle`]. The name is any `impl Into<String>` (a literal or a `format!`).
+///
+/// # Examples
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// use gocsp_runtime::go;
+/// async fn work(n: u32) -> u32 { n * 2 }
+/// let a = go!(work(1));
+/// let b = go!(async move { work(2).await });
+/// let id = 3;
+/// let c = go!(name = format!("worker-{id}"), work(3));
+/// assert_eq!(c.name(), Some("worker-3"));
+/// assert_eq!(a.await.unwrap() + b.await.unwrap() + c.await.unwrap(), 12);
+/// # });
+/// ```
+///
+/// # Panics
+///
+/// Outside a tokio runtime, with a message saying how to start one.
+///
+/// # Go equivalent
+///
+/// `go f(x)`.
+#[macro_export]
+macro_rules! go {
+    (name = $name:expr, $fut:expr $(,)?) => {
+        $crate::go_named($name, $fut)
+    };
+    ($fut:expr $(,)?) => {
+        $crate::go($fut)
+    };
+}
+
+/// Starts a goroutine running a closure on tokio's blocking pool:
+/// `go_blocking!(closure)` or `go_blocking!(name = expr, closure)`. See [`go_blocking()`].
+///
+/// # Examples
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// use gocsp_runtime::go_blocking;
+/// let h = go_blocking!(name = "sum", || (1..=100u32).sum::<u32>());
+/// assert_eq!(h.await.unwrap(), 5050);
+/// # });
+/// ```
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+///
+/// # Go equivalent
+///
+/// `go f()` for a CPU-bound or blocking `f`.
+#[macro_export]
+macro_rules! go_blocking {
+    (name = $name:expr, $f:expr $(,)?) => {
+        $crate::go_blocking_named($name, $f)
+    };
+    ($f:expr $(,)?) => {
+        $crate::go_blocking($f)
+    };
+}

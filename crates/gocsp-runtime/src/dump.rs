@@ -1,0 +1,292 @@
+//! Goroutine dumps: `num_goroutine()`, `dump()`, and their Go-like text layout.
+
+use std::fmt::{self, Write as _};
+use std::panic::Location;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use gocsp_channel::hook::Op;
+use tokio::time::Instant;
+
+use crate::registry::{self, Info, Kind, BLOCKED, RUNNABLE, RUNNING};
+
+/// The number of goroutines that currently exist (spawned and not yet finished), including
+/// the main goroutine under [`run`](crate::run) and blocking goroutines.
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// let before = gocsp_runtime::num_goroutine();
+/// let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+/// let h = gocsp_runtime::go(async move { let _ = rx.await; });
+/// assert_eq!(gocsp_runtime::num_goroutine(), before + 1);
+/// tx.send(()).unwrap();
+/// h.await.unwrap();
+/// assert_eq!(gocsp_runtime::num_goroutine(), before);
+/// # });
+/// ```
+///
+/// # Go equivalent
+///
+/// `runtime.NumGoroutine()`.
+pub fn num_goroutine() -> usize {
+    registry::live()
+}
+
+/// What a goroutine is doing at the moment of a [`dump()`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum State {
+    /// Being polled right now (a blocking goroutine: running its closure).
+    Running,
+    /// Spawned or woken, waiting for a worker to poll it.
+    Runnable,
+    /// Waiting for something that is not a gocsp operation (a tokio timer, I/O, a tokio lock...).
+    Waiting,
+    /// Waiting in a gocsp operation.
+    Blocked {
+        /// The operation (Go's wait reason: `chan receive`, `select`, ...).
+        op: Op,
+        /// Where the user wrote it.
+        site: &'static Location<'static>,
+        /// How long it has been waiting there.
+        duration: Duration,
+    },
+}
+
+impl State {
+    /// Go's word for this state, as printed between the brackets of a dump.
+    ///
+    /// ```
+    /// use gocsp_runtime::State;
+    /// assert_eq!(State::Runnable.go_name(), "runnable");
+    /// ```
+    pub fn go_name(&self) -> &'static str {
+        match self {
+            State::Running => "running",
+            State::Runnable => "runnable",
+            State::Waiting => "waiting",
+            State::Blocked { op, .. } => op.go_name(),
+        }
+    }
+}
+
+/// One goroutine in a [`Dump`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Goroutine {
+    /// Its id.
+    pub id: u64,
+    /// Its name, if it was given one (the main goroutine is named `main`).
+    pub name: Option<String>,
+    /// Where it was spawned.
+    pub location: &'static Location<'static>,
+    /// The goroutine that spawned it, if it was spawned from inside one.
+    pub parent: Option<u64>,
+    /// What it is doing.
+    pub state: State,
+    /// `true` for a goroutine started with [`go_blocking`](crate::go_blocking()).
+    pub blocking: bool,
+    /// `true` for the main goroutine of [`run`](crate::run) / [`Runtime::block_on`](crate::Runtime::block_on).
+    pub main: bool,
+    /// How long ago it was spawned.
+    pub age: Duration,
+}
+
+/// A snapshot of every live goroutine, sorted by id. `Display` prints it in the layout of Go's
+/// goroutine traceback (what a Go program prints on `SIGQUIT` or a deadlock):
+///
+/// ```text
+/// goroutine 7 [chan receive, 3 minutes]:
+/// worker-3
+///     src/worker.rs:12:9
+/// created by go! in goroutine 1
+///     src/main.rs:30:5
+/// ```
+///
+/// (with tabs). The second line is the goroutine's name (`(unnamed)` if none), then the gocsp
+/// operation's source location when it is blocked, then where it was spawned. As in Go, the
+/// wait time is shown only from one minute on; [`State::Blocked`] has the exact duration.
+///
+/// # Examples
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// let h = gocsp_runtime::go_named("sleeper", std::future::pending::<()>());
+/// let d = gocsp_runtime::dump();
+/// let g = d.get(h.id()).unwrap();
+/// assert_eq!(g.name.as_deref(), Some("sleeper"));
+/// assert!(d.to_string().contains(&format!("goroutine {} [", h.id())));
+/// # });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dump {
+    goroutines: Vec<Goroutine>,
+}
+
+impl Dump {
+    /// The goroutines, sorted by id.
+    ///
+    /// ```
+    /// # gocsp_runtime::run(async {
+    /// let d = gocsp_runtime::dump();
+    /// assert!(d.goroutines().iter().any(|g| g.main));
+    /// # });
+    /// ```
+    pub fn goroutines(&self) -> &[Goroutine] {
+        &self.goroutines
+    }
+
+    /// The goroutine with this id, if it was alive when the dump was taken.
+    ///
+    /// ```
+    /// # gocsp_runtime::run(async {
+    /// assert!(gocsp_runtime::dump().get(u64::MAX).is_none());
+    /// # });
+    /// ```
+    pub fn get(&self, id: u64) -> Option<&Goroutine> {
+        self.goroutines
+            .binary_search_by_key(&id, |g| g.id)
+            .ok()
+            .map(|i| &self.goroutines[i])
+    }
+
+    /// The number of goroutines in the dump.
+    ///
+    /// ```
+    /// # gocsp_runtime::run(async {
+    /// assert!(gocsp_runtime::dump().len() >= 1);
+    /// # });
+    /// ```
+    pub fn len(&self) -> usize {
+        self.goroutines.len()
+    }
+
+    /// `true` if no goroutine was alive.
+    ///
+    /// ```
+    /// // Outside any runtime, in a fresh process, nothing runs.
+    /// let d = gocsp_runtime::dump();
+    /// assert_eq!(d.is_empty(), d.len() == 0);
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.goroutines.is_empty()
+    }
+}
+
+impl fmt::Display for Dump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        for (i, g) in self.goroutines.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            write_one(&mut out, g);
+        }
+        f.write_str(&out)
+    }
+}
+
+/// Appends one goroutine in the dump layout (ending with a newline).
+pub(crate) fn write_one(out: &mut String, g: &Goroutine) {
+    let _ = write!(out, "goroutine {} [{}", g.id, g.state.go_name());
+    if let State::Blocked { duration, .. } = g.state {
+        let minutes = duration.as_secs() / 60;
+        if minutes >= 1 {
+            let _ = write!(
+                out,
+                ", {minutes} minute{}",
+                if minutes == 1 { "" } else { "s" }
+            );
+        }
+    }
+    out.push_str("]:\n");
+    out.push_str(g.name.as_deref().unwrap_or("(unnamed)"));
+    out.push('\n');
+    if let State::Blocked { site, .. } = g.state {
+        let _ = writeln!(out, "\t{site}");
+    }
+    let creator = if g.main {
+        "block_on"
+    } else if g.blocking {
+        "go_blocking!"
+    } else {
+        "go!"
+    };
+    let _ = write!(out, "created by {creator}");
+    if let Some(p) = g.parent {
+        let _ = write!(out, " in goroutine {p}");
+    }
+    let _ = writeln!(out, "\n\t{}", g.location);
+}
+
+fn snapshot(info: &Info, now: Instant) -> Goroutine {
+    let state = match info.state.load(Ordering::Acquire) {
+        RUNNING => State::Running,
+        RUNNABLE => State::Runnable,
+        BLOCKED => match *info.blocked.lock() {
+            Some(b) => State::Blocked {
+                op: b.op,
+                site: b.site,
+                duration: now.saturating_duration_since(b.since),
+            },
+            None => State::Waiting,
+        },
+        _ => State::Waiting,
+    };
+    Goroutine {
+        id: info.id,
+        name: info.name.as_deref().map(str::to_owned),
+        location: info.location,
+        parent: (info.parent != 0).then_some(info.parent),
+        state,
+        blocking: info.kind == Kind::Blocking,
+        main: info.kind == Kind::Main,
+        age: now.saturating_duration_since(info.created),
+    }
+}
+
+/// The goroutine `info` as a dump entry in state `running` (for panic reports).
+pub(crate) fn snapshot_running(info: &Info) -> Goroutine {
+    Goroutine {
+        state: State::Running,
+        ..snapshot(info, Instant::now())
+    }
+}
+
+/// Takes a snapshot of every live goroutine: ids, names, spawn sites and states. Cheap enough
+/// to call from a debug endpoint (it locks the registry's shards one at a time).
+///
+/// # Examples
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// let h = gocsp_runtime::go_named("idle", std::future::pending::<()>());
+/// gocsp_runtime::yield_now().await;
+/// let d = gocsp_runtime::dump();
+/// assert!(d.get(h.id()).is_some());
+/// println!("{d}");
+/// # });
+/// ```
+///
+/// # Go equivalent
+///
+/// `pprof.Lookup("goroutine").WriteTo(w, 2)` / `runtime.Stack(buf, true)`.
+pub fn dump() -> Dump {
+    let now = Instant::now();
+    let mut goroutines = Vec::with_capacity(num_goroutine());
+    registry::for_each(|info| {
+        goroutines.push(snapshot(info, now));
+        true
+    });
+    goroutines.sort_by_key(|g| g.id);
+    Dump { goroutines }
+}
+
+/// Prints [`dump()`] to stderr, as a Go program does on `SIGQUIT`.
+///
+/// ```
+/// gocsp_runtime::print_dump();
+/// ```
+pub fn print_dump() {
+    eprint!("{}", dump());
+}
