@@ -6,6 +6,8 @@ pub use gocsp_channel::{
     TryRecvError, TrySendError,
 };
 
+pub use gocsp_macros::{select, select_blocking};
+
 /// Items used by the code gocsp's macros generate. Not a public API.
 #[doc(hidden)]
 pub mod __private {
