@@ -6,7 +6,22 @@ pub use gocsp_channel::{
     TryRecvError, TrySendError,
 };
 
-pub use gocsp_macros::{select, select_blocking};
+pub use gocsp_macros::{main, select, select_blocking};
+pub use gocsp_runtime::{
+    current_id, dump, go, go_blocking, num_goroutine, print_dump, run, spawn, yield_now, Builder,
+    Deadlock, Dump, GoError, GoHandle, Goroutine, Panic, Runtime, State,
+};
+pub use gocsp_sync::{Cond, WaitGroup};
+
+/// Go's `sync` package: gocsp's own primitives and tokio's locks under their own names.
+pub mod sync {
+    pub use gocsp_sync::*;
+}
+
+/// Tracing layers: `GOCSP_TRACE=fmt` and `GOCSP_TRACE=profile`.
+pub mod trace {
+    pub use gocsp_runtime::trace::*;
+}
 
 /// Items used by the code gocsp's macros generate. Not a public API.
 #[doc(hidden)]
