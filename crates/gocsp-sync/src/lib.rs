@@ -4,10 +4,12 @@
 
 mod blocking;
 mod cond;
+mod context;
 mod loom;
 mod wait_group;
 
 pub use cond::Cond;
+pub use context::{CancelGuard, CancelHandle, Context, ContextError};
 pub use wait_group::{Wait, WaitGroup};
 
 /// tokio's primitives, re-exported under their own names: gocsp does not rewrite what tokio

@@ -571,7 +571,7 @@ mod loom_tests {
     fn reuse_after_zero() {
         loom::model(|| {
             let wg = WaitGroup::new();
-            let done_second = Arc::new(crate::loom::AtomicBool::new(false));
+            let done_second = Arc::new(loom::sync::atomic::AtomicBool::new(false));
             wg.add(1);
             let t1 = {
                 let wg = wg.clone();

@@ -1,0 +1,522 @@
+//! Context: Go's `src/context/context_test.go` ported (tests named after Go's), plus the
+//! rules of DESIGN.md "Context and ErrGroup shapes". Tests of the private child map
+//! (`TestParentFinishesChild`, `TestChildFinishesFirst`, `TestCancelRemoves`, the
+//! 1,000,000-children leak test) live in `src/context.rs`.
+//!
+//! Parts of this file are adapted from Go's tests:
+//! Copyright 2014 The Go Authors. All rights reserved. Use of this source code is governed by
+//! a BSD-style license that can be found in Go's LICENSE file.
+//!
+//! Not ported: `TestTODO` (no `TODO()`: use `background()`), `TestAllocs` (Go allocation
+//! counts), `TestWithValueChecksKey` (keys are types; there is no nil or incomparable key),
+//! `TestCustomContextGoroutines` (no user-defined `Context` implementations).
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use gocsp_sync::{Context, ContextError};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+fn is_done(ctx: &Context) -> bool {
+    ctx.done().is_closed()
+}
+
+/// Go: `TestBackground`.
+#[test]
+fn test_background() {
+    let c = Context::background();
+    assert!(c.done().try_recv().is_err(), "background's done must block");
+    assert!(!is_done(&c));
+    assert_eq!(format!("{c:?}"), "context.Background");
+    assert_eq!(c.err(), None);
+}
+
+/// Go: `TestWithCancel` — a context, a value-wrapped view of it and its child are all
+/// live, then all `Canceled` after one cancel.
+#[tokio::test]
+async fn test_with_cancel() {
+    let (c1, cancel) = Context::background().with_cancel();
+    assert_eq!(format!("{c1:?}"), "context.Background.WithCancel");
+    let o = c1.with_value(1u8); // stands in for Go's `otherContext{c1}` wrapper
+    let (c2, _) = o.with_cancel();
+    let contexts = [c1, o, c2];
+    for c in &contexts {
+        assert_eq!(c.err(), None);
+        assert!(c.done().try_recv().is_err());
+    }
+    cancel.cancel();
+    for c in &contexts {
+        assert_eq!(c.done().recv().await, None);
+        assert_eq!(c.err(), Some(ContextError::Canceled));
+    }
+}
+
+async fn test_deadline(c: &Context, name: &str, fail_after: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(fail_after) => panic!("{name}: context should have timed out"),
+        _ = c.cancelled() => {}
+    }
+    assert_eq!(c.err(), Some(ContextError::DeadlineExceeded), "{name}");
+}
+
+/// Go: `TestDeadline` — including a later child deadline capped by the parent, a deadline
+/// in the past, and now.
+#[tokio::test(start_paused = true)]
+async fn test_deadline_go() {
+    let ms50 = Duration::from_millis(50);
+    let (c, _) = Context::background().with_deadline(Instant::now() + ms50);
+    assert!(format!("{c:?}").starts_with("context.Background.WithDeadline("));
+    test_deadline(&c, "WithDeadline", Duration::from_secs(1)).await;
+
+    let (c, _) = Context::background().with_deadline(Instant::now() + ms50);
+    let o = c.with_value(1u8);
+    test_deadline(&o, "WithDeadline+otherContext", Duration::from_secs(1)).await;
+
+    let (c, _) = Context::background().with_deadline(Instant::now() + ms50);
+    let o = c.with_value(1u8);
+    let (c, _) = o.with_deadline(Instant::now() + Duration::from_secs(4));
+    test_deadline(
+        &c,
+        "WithDeadline+otherContext+WithDeadline",
+        Duration::from_secs(2),
+    )
+    .await;
+
+    let (c, _) = Context::background().with_deadline(Instant::now() - Duration::from_millis(1));
+    test_deadline(&c, "WithDeadline+inthepast", Duration::from_secs(1)).await;
+
+    let (c, _) = Context::background().with_deadline(Instant::now());
+    test_deadline(&c, "WithDeadline+now", Duration::from_secs(1)).await;
+}
+
+/// Go: `TestTimeout`.
+#[tokio::test(start_paused = true)]
+async fn test_timeout() {
+    let ms50 = Duration::from_millis(50);
+    let (c, _) = Context::background().with_timeout(ms50);
+    assert!(format!("{c:?}").starts_with("context.Background.WithDeadline("));
+    test_deadline(&c, "WithTimeout", Duration::from_secs(1)).await;
+
+    let (c, _) = Context::background().with_timeout(ms50);
+    let o = c.with_value(1u8);
+    test_deadline(&o, "WithTimeout+otherContext", Duration::from_secs(1)).await;
+
+    let (c, _) = Context::background().with_timeout(ms50);
+    let o = c.with_value(1u8);
+    let (c, _) = o.with_timeout(Duration::from_secs(3));
+    test_deadline(
+        &c,
+        "WithTimeout+otherContext+WithTimeout",
+        Duration::from_secs(2),
+    )
+    .await;
+}
+
+/// Go: `TestCanceledTimeout` — cancelling a timer context reports `Canceled`, and the
+/// stopped timer never turns it into `DeadlineExceeded`.
+#[tokio::test(start_paused = true)]
+async fn test_canceled_timeout() {
+    let (c, _) = Context::background().with_timeout(Duration::from_secs(1));
+    let o = c.with_value(1u8);
+    let (c, cancel) = o.with_timeout(Duration::from_secs(2));
+    cancel.cancel();
+    assert!(is_done(&c));
+    assert_eq!(c.err(), Some(ContextError::Canceled));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(c.err(), Some(ContextError::Canceled));
+}
+
+#[derive(Debug, PartialEq)]
+struct Key1(&'static str);
+#[derive(Debug, PartialEq)]
+struct Key2(&'static str);
+#[derive(Debug, PartialEq)]
+struct Key3(&'static str);
+
+fn check(c: &Context, nm: &str, v1: Option<&str>, v2: Option<&str>, v3: Option<&str>) {
+    assert_eq!(c.value::<Key1>().map(|k| k.0), v1, "{nm} Key1");
+    assert_eq!(c.value::<Key2>().map(|k| k.0), v2, "{nm} Key2");
+    assert_eq!(c.value::<Key3>().map(|k| k.0), v3, "{nm} Key3");
+}
+
+/// Go: `TestValues` — values by key type, shadowing, lookup through cancel nodes. (Go's
+/// `WithValue(c3, k1, nil)` "removes" a value; a type-keyed lookup shadows with `Option`.)
+#[test]
+fn test_values() {
+    let c0 = Context::background();
+    check(&c0, "c0", None, None, None);
+    let c1 = Context::background().with_value(Key1("c1k1"));
+    check(&c1, "c1", Some("c1k1"), None, None);
+    assert_eq!(
+        format!("{c1:?}"),
+        "context.Background.WithValue(type context::Key1)"
+    );
+    let c2 = c1.with_value(Key2("c2k2"));
+    check(&c2, "c2", Some("c1k1"), Some("c2k2"), None);
+    let c3 = c2.with_value(Key3("c3k3"));
+    check(&c3, "c3", Some("c1k1"), Some("c2k2"), Some("c3k3"));
+    let c4 = c3.with_value(Key1("c4k1"));
+    check(&c4, "c4", Some("c4k1"), Some("c2k2"), Some("c3k3"));
+    let (o1, _) = c4.with_cancel();
+    check(&o1, "o1", Some("c4k1"), Some("c2k2"), Some("c3k3"));
+    let (o2, _) = o1.with_cancel();
+    let o3 = o2.with_value(Key3("o3k3"));
+    check(&o3, "o3", Some("c4k1"), Some("c2k2"), Some("o3k3"));
+    let shadow = o3.with_value(None::<Key1>);
+    assert_eq!(shadow.value::<Option<Key1>>(), Some(&None));
+}
+
+/// Go: `TestSimultaneousCancels` — a tree of ~100 contexts, all cancels started at once
+/// from many tasks: every context ends done, every cancel returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_simultaneous_cancels() {
+    let (root, cancel) = Context::background().with_cancel();
+    let mut all = vec![(root.clone(), cancel)];
+    let mut q = VecDeque::from([root]);
+    while let Some(parent) = q.pop_front() {
+        if all.len() >= 100 {
+            break;
+        }
+        for _ in 0..4 {
+            let (ctx, cancel) = parent.with_cancel();
+            all.push((ctx.clone(), cancel));
+            q.push_back(ctx);
+        }
+    }
+    let wg = gocsp_sync::WaitGroup::new();
+    let mut contexts = Vec::new();
+    for (ctx, cancel) in all {
+        contexts.push(ctx);
+        wg.add(1);
+        let wg = wg.clone();
+        tokio::spawn(async move {
+            cancel.cancel();
+            wg.done();
+        });
+    }
+    for ctx in &contexts {
+        ctx.cancelled().await;
+        assert!(ctx.err().is_some());
+    }
+    wg.wait().await;
+}
+
+/// Go: `TestInterlockedCancels` — a child cancelled from a task that observed the parent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_interlocked_cancels() {
+    let (parent, cancel_parent) = Context::background().with_cancel();
+    let (child, cancel_child) = parent.with_cancel();
+    let p = parent.clone();
+    tokio::spawn(async move {
+        p.cancelled().await;
+        cancel_child.cancel();
+    });
+    cancel_parent.cancel();
+    child.cancelled().await;
+}
+
+async fn test_layers(seed: u64, test_timeout: bool) {
+    {
+        let mut rng = fastrand_like(seed);
+        let timeout = Duration::from_millis(200);
+        let mut vals = Vec::new();
+        let mut cancels = Vec::new();
+        let mut num_timers = 0;
+        let mut ctx = Context::background();
+        let mut i = 0;
+        while i < 30 || num_timers == 0 || cancels.is_empty() || vals.is_empty() {
+            match rng() % 3 {
+                0 => {
+                    // A distinct key per layer: a value type carrying its layer number.
+                    ctx = ctx.with_value(Layer(i));
+                    vals.push(i);
+                }
+                1 => {
+                    let (c, cancel) = ctx.with_cancel();
+                    ctx = c;
+                    cancels.push(cancel);
+                }
+                _ => {
+                    let (c, cancel) = ctx.with_timeout(timeout);
+                    ctx = c;
+                    cancels.push(cancel);
+                    num_timers += 1;
+                }
+            }
+            i += 1;
+        }
+        assert!(
+            ctx.done().try_recv().is_err(),
+            "seed={seed}: ctx should not be canceled yet"
+        );
+        assert!(format!("{ctx:?}").starts_with("context.Background."));
+        // The nearest `Layer` is the last one pushed.
+        assert_eq!(ctx.value::<Layer>(), Some(&Layer(*vals.last().unwrap())));
+        if test_timeout {
+            tokio::select! {
+                _ = ctx.cancelled() => {}
+                _ = tokio::time::sleep(timeout + Duration::from_secs(1)) =>
+                    panic!("seed={seed}: ctx should have timed out"),
+            }
+            assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+        } else {
+            let k = rng() as usize % cancels.len();
+            cancels[k].cancel();
+            assert!(is_done(&ctx), "seed={seed}: ctx should be canceled");
+            assert_eq!(ctx.err(), Some(ContextError::Canceled));
+        }
+        assert_eq!(ctx.value::<Layer>(), Some(&Layer(*vals.last().unwrap())));
+    }
+}
+
+#[derive(Debug, PartialEq)]
+struct Layer(usize);
+
+/// A tiny deterministic generator (xorshift) so a failing seed can be replayed.
+fn fastrand_like(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed | 1;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
+/// Go: `TestLayersCancel` — random layers of value/cancel/timeout; cancelling any layer
+/// finishes the innermost context, values survive.
+#[tokio::test(start_paused = true)]
+async fn test_layers_cancel() {
+    for seed in 1..20 {
+        test_layers(seed, false).await;
+    }
+}
+
+/// Go: `TestLayersTimeout` — the innermost context times out through its layers.
+#[tokio::test(start_paused = true)]
+async fn test_layers_timeout() {
+    for seed in 1..20 {
+        test_layers(seed, true).await;
+    }
+}
+
+/// Go: `TestWithCancelCanceledParent` — a child of a cancelled parent starts cancelled.
+#[tokio::test(start_paused = true)]
+async fn test_with_cancel_canceled_parent() {
+    let (parent, pcancel) = Context::background().with_cancel();
+    pcancel.cancel();
+    let (c, _) = parent.with_cancel();
+    c.cancelled().await;
+    assert_eq!(c.err(), Some(ContextError::Canceled));
+    let (t, _) = parent.with_timeout(Duration::from_secs(1));
+    assert_eq!(t.err(), Some(ContextError::Canceled));
+}
+
+/// Go: `TestDeadlineExceededSupportsTimeout`, and Go's error wording.
+#[test]
+fn test_deadline_exceeded_supports_timeout() {
+    assert!(ContextError::DeadlineExceeded.is_timeout());
+    assert_eq!(ContextError::Canceled.to_string(), "context canceled");
+    assert_eq!(
+        ContextError::DeadlineExceeded.to_string(),
+        "context deadline exceeded"
+    );
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(ContextError::Canceled);
+    assert_eq!(boxed.to_string(), "context canceled");
+}
+
+/// Cancelling a child never cancels its parent or siblings; a parent's error reaches
+/// children as is (a deadline reaches a child as `DeadlineExceeded`).
+#[tokio::test(start_paused = true)]
+async fn never_upwards_and_error_inherited() {
+    let (parent, _pc) = Context::background().with_timeout(Duration::from_secs(1));
+    let (a, cancel_a) = parent.with_cancel();
+    let (b, _cb) = parent.with_cancel();
+    cancel_a.cancel();
+    assert_eq!(a.err(), Some(ContextError::Canceled));
+    assert_eq!(parent.err(), None);
+    assert_eq!(b.err(), None);
+    b.cancelled().await;
+    assert_eq!(parent.err(), Some(ContextError::DeadlineExceeded));
+    assert_eq!(b.err(), Some(ContextError::DeadlineExceeded));
+}
+
+/// A child's deadline is never later than its parent's.
+#[tokio::test(start_paused = true)]
+async fn child_deadline_capped_by_parent() {
+    let now = Instant::now();
+    let (p, _) = Context::background().with_deadline(now + Duration::from_secs(1));
+    let (later, _) = p.with_deadline(now + Duration::from_secs(5));
+    let (earlier, _) = p.with_timeout(Duration::from_millis(10));
+    let (plain, _) = p.with_value(0u8).with_cancel();
+    assert_eq!(later.deadline(), Some(now + Duration::from_secs(1)));
+    assert_eq!(earlier.deadline(), Some(now + Duration::from_millis(10)));
+    assert_eq!(plain.deadline(), p.deadline());
+    earlier.cancelled().await;
+    assert_eq!(Instant::now(), now + Duration::from_millis(10));
+    assert_eq!(p.err(), None);
+    later.cancelled().await;
+    assert_eq!(Instant::now(), now + Duration::from_secs(1));
+    assert_eq!(later.err(), Some(ContextError::DeadlineExceeded));
+}
+
+/// Dropping a `CancelHandle` does not cancel; its drop guard does.
+#[test]
+fn dropping_cancel_handle_does_not_cancel() {
+    let (ctx, cancel) = Context::background().with_cancel();
+    drop(cancel);
+    assert_eq!(ctx.err(), None);
+    let (ctx, cancel) = Context::background().with_cancel();
+    drop(cancel.drop_guard());
+    assert_eq!(ctx.err(), Some(ContextError::Canceled));
+}
+
+/// A tree of depth 100 and width 1,000 (1,000 chains of 100 under one root) cancels fully:
+/// every node's err is set and every done channel closed, from one cancel.
+#[test]
+fn tree_depth_100_width_1000_cancels_fully() {
+    let (root, cancel) = Context::background().with_cancel();
+    let mut leaves = Vec::with_capacity(1000);
+    let mut dones = Vec::with_capacity(1000 * 10);
+    let mut keep = Vec::with_capacity(1000 * 100);
+    for _ in 0..1000 {
+        let mut ctx = root.clone();
+        for depth in 0..100 {
+            let (c, h) = ctx.with_cancel();
+            if depth % 10 == 0 {
+                dones.push(c.done());
+            }
+            keep.push(h);
+            ctx = c;
+        }
+        leaves.push(ctx);
+    }
+    cancel.cancel();
+    assert!(leaves
+        .iter()
+        .all(|c| c.err() == Some(ContextError::Canceled)));
+    assert!(dones.iter().all(|d| d.is_closed()));
+    assert!(keep
+        .iter()
+        .all(|h| format!("{h:?}").contains("cancelled: true")));
+}
+
+/// `done()` works as a select case: a task selecting on work and on `done` exits on cancel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn done_in_select() {
+    let (ctx, cancel) = Context::background().with_cancel();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<u32>(1);
+    let worker = tokio::spawn({
+        let ctx = ctx.clone();
+        async move {
+            let mut seen = 0;
+            loop {
+                tokio::select! {
+                    v = rx.recv() => seen += v.unwrap(),
+                    None = async { ctx.done().recv().await } => return (seen, ctx.err()),
+                }
+            }
+        }
+    });
+    tx.send(2).await.unwrap();
+    tx.send(3).await.unwrap();
+    // The buffer has capacity 1: once a third send completes, 2 was surely consumed.
+    tx.send(0).await.unwrap();
+    cancel.cancel();
+    let (seen, err) = worker.await.unwrap();
+    assert!(seen >= 2);
+    assert_eq!(err, Some(ContextError::Canceled));
+}
+
+/// Many waiters on one context's done channel are all released by one cancel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_done_waiters() {
+    let (ctx, cancel) = Context::background().with_cancel();
+    let tasks: Vec<_> = (0..1000)
+        .map(|_| {
+            let done = ctx.done();
+            tokio::spawn(async move { done.recv().await })
+        })
+        .collect();
+    cancel.cancel();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), None);
+    }
+}
+
+/// A done receiver kept after its context (and cancel handle) were dropped under the
+/// background root never closes: nothing can cancel it any more (Go: blocks forever).
+#[tokio::test(start_paused = true)]
+async fn orphaned_done_under_background_never_closes() {
+    let done = {
+        let (ctx, _cancel) = Context::background().with_cancel();
+        ctx.done()
+    };
+    assert!(!done.is_closed());
+    let r = tokio::time::timeout(Duration::from_secs(3600), done.recv()).await;
+    assert!(r.is_err(), "an uncancellable context's done must not close");
+}
+
+/// Interop: a context's token follows its cancellation (and an ancestor's), cancelling the
+/// token does not cancel the context, and a token brings cancellation into a context tree.
+#[tokio::test]
+async fn cancellation_token_interop() {
+    let (parent, cancel_parent) = Context::background().with_cancel();
+    let (child, _c) = parent.with_value(1u8).with_cancel();
+    let t_child = child.cancellation_token();
+    let t_child2 = CancellationToken::from(&child);
+    t_child2.cancel();
+    assert_eq!(
+        child.err(),
+        None,
+        "cancelling a token never cancels the context"
+    );
+    assert!(!t_child.is_cancelled());
+    drop(child);
+    cancel_parent.cancel();
+    assert!(
+        t_child.is_cancelled(),
+        "the parent's cancel reaches the token"
+    );
+    assert!(!Context::background().cancellation_token().is_cancelled());
+
+    let token = CancellationToken::new();
+    let (ctx, _c) = Context::background().with_cancellation_token(token.clone());
+    let (grandchild, _g) = ctx.with_cancel();
+    assert_eq!(ctx.err(), None);
+    token.cancel();
+    grandchild.cancelled().await;
+    assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    let pre = CancellationToken::new();
+    pre.cancel();
+    let (c2, _) = Context::background().with_cancellation_token(pre);
+    assert_eq!(c2.err(), Some(ContextError::Canceled));
+}
+
+/// `with_timeout` outside a runtime panics with a message saying what to do.
+#[test]
+fn with_timeout_outside_runtime_panics() {
+    let err = std::panic::catch_unwind(|| {
+        Context::background().with_timeout(Duration::from_secs(1));
+    })
+    .unwrap_err();
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("tokio runtime"), "{msg}");
+    // No timer is needed for a deadline in the past: works anywhere.
+    let (c, _) = Context::background().with_deadline(std::time::Instant::now());
+    assert_eq!(c.err(), Some(ContextError::DeadlineExceeded));
+}
+
+/// Compile-time: the public types are `Send + Sync` (contexts cross tasks).
+#[test]
+fn send_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Context>();
+    assert_send_sync::<gocsp_sync::CancelHandle>();
+    assert_send_sync::<gocsp_sync::CancelGuard>();
+    assert_send_sync::<ContextError>();
+    fn assert_send<T: Send>(_: &T) {}
+    let ctx = Context::background();
+    assert_send(&ctx.cancelled());
+}
