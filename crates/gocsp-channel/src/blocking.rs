@@ -42,7 +42,12 @@ thread_local! {
 /// time the thread parks. Panics if called from async code on a runtime thread (see
 /// [`assert_blocking_allowed`]).
 #[track_caller]
-pub(crate) fn block_on<F: Future>(fut: F, op: Op, site: &'static Location<'static>, api: &str) -> F::Output {
+pub(crate) fn block_on<F: Future>(
+    fut: F,
+    op: Op,
+    site: &'static Location<'static>,
+    api: &str,
+) -> F::Output {
     assert_blocking_allowed(api);
     let mut fut = pin!(fut);
     WAKER.with(|(tw, waker)| {

@@ -80,6 +80,7 @@
 mod blocking;
 mod chan;
 mod coop;
+mod dynamic;
 mod error;
 pub mod hook;
 mod lock;
@@ -94,6 +95,7 @@ mod select;
 mod sender;
 mod waiters;
 
+pub use dynamic::{Select, Selected};
 pub use error::{SendError, TryRecvError, TrySendError};
 pub use receiver::{Iter, Receiver, Recv};
 pub use select::SelectFuture;
@@ -144,7 +146,7 @@ fn pair<T>(cap: Cap) -> (Sender<T>, Receiver<T>) {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::select::{
-        complete_send, select, select_blocking, AsRecv, AsSend, Case, FutCase, RecvCase,
-        SendCase, SELECT_DEFAULT,
+        complete_send, select, select_blocking, AsRecv, AsSend, Case, FutCase, RecvCase, SendCase,
+        SELECT_DEFAULT,
     };
 }

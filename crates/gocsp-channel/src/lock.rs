@@ -117,7 +117,10 @@ impl<T> Lock<T> {
     /// The calling thread holds the lock (taken with `raw_lock`), and no other reference
     /// obtained from this lock is alive while the returned one is.
     #[inline]
-    #[allow(clippy::mut_from_ref, reason = "exclusive access is what holding the lock gives")]
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "exclusive access is what holding the lock gives"
+    )]
     pub(crate) unsafe fn locked_mut(&self) -> &mut T {
         // SAFETY: the caller holds the lock and no other reference into `data` is alive (this
         // function's contract), so this is the only access to `data`.

@@ -237,4 +237,3 @@ impl ReserveOp {
         wakes.wake_all();
     }
 }
-

@@ -125,7 +125,9 @@ impl<'a, T> RecvCase<'a, T> {
     /// # Panics
     /// If the case did not fire.
     pub fn take(&mut self) -> Option<T> {
-        self.out.take().expect("RecvCase::take on a case that did not fire")
+        self.out
+            .take()
+            .expect("RecvCase::take on a case that did not fire")
     }
 }
 
@@ -293,7 +295,9 @@ impl<'a, T> SendCase<'a, T> {
     /// # Panics
     /// If the case did not fire.
     pub fn take(&mut self) -> Result<Permit<T>, SendError<()>> {
-        self.out.take().expect("SendCase::take on a case that did not fire")
+        self.out
+            .take()
+            .expect("SendCase::take on a case that did not fire")
     }
 }
 
@@ -457,7 +461,9 @@ impl<'a, F: Future> FutCase<'a, F> {
     /// # Panics
     /// If the case did not fire.
     pub fn take(&mut self) -> F::Output {
-        self.out.take().expect("FutCase::take on a case that did not fire")
+        self.out
+            .take()
+            .expect("FutCase::take on a case that did not fire")
     }
 }
 
@@ -602,7 +608,11 @@ impl Indices {
     fn new(n: usize) -> Self {
         Indices {
             inline: [(0, 0); INLINE],
-            heap: if n > INLINE { Vec::with_capacity(n) } else { Vec::new() },
+            heap: if n > INLINE {
+                Vec::with_capacity(n)
+            } else {
+                Vec::new()
+            },
             len: 0,
         }
     }
@@ -757,7 +767,11 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
     fn pass(&mut self, cx: &mut Context<'_>, sig: &Arc<Signal>) -> PassResult {
         let n = self.cases.len();
         if self.has_fut {
-            let start = if self.biased || n == 0 { 0 } else { random_below(n) };
+            let start = if self.biased || n == 0 {
+                0
+            } else {
+                random_below(n)
+            };
             for k in 0..n {
                 let i = (start + k) % n;
                 if self.cases[i].kind() == Kind::Fut && self.cases[i].poll_fut(cx) {
@@ -795,7 +809,9 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                     first.get_or_insert(i);
                 }
             }
-            let Some(first) = first else { break 'choose None };
+            let Some(first) = first else {
+                break 'choose None;
+            };
             let pick = if self.biased {
                 first
             } else {

@@ -444,10 +444,7 @@ impl<T> Permit<T> {
     pub fn send(mut self, value: T) {
         let grant = self.grant.take().expect("a permit is used once");
         let mut wakes = Wakes::new();
-        self.chan
-            .state
-            .lock()
-            .fulfil(grant, value, &mut wakes);
+        self.chan.state.lock().fulfil(grant, value, &mut wakes);
         wakes.wake_all();
         hook::progressed();
     }

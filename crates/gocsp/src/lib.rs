@@ -2,8 +2,8 @@
 //! crate docs grows with the other crates.
 
 pub use gocsp_channel::{
-    chan, unbounded, Iter, Permit, Receiver, Recv, Reserve, Send, SendError, SendSink, Sender,
-    TryRecvError, TrySendError,
+    chan, unbounded, Iter, Permit, Receiver, Recv, Reserve, Select, Selected, Send, SendError,
+    SendSink, Sender, TryRecvError, TrySendError,
 };
 
 pub use gocsp_macros::{main, select, select_blocking};
