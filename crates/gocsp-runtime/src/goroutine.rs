@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use gocsp_channel::hook::{self, Op};
 use pin_project_lite::pin_project;
 use tokio::task::JoinHandle;
 use tracing::Span;
@@ -248,8 +249,11 @@ fn on_panic(info: &Info, payload: Box<dyn Any + Send>) -> Caught {
 }
 
 pub(crate) fn span_for(info: &Info) -> Span {
+    // A root span: a goroutine outlives the code that spawned it (as in Go), and a child span
+    // would keep its parent open until the goroutine ends.
     tracing::info_span!(
         target: "gocsp::goroutine",
+        parent: None,
         "goroutine",
         id = info.id,
         name = info.name.as_deref().unwrap_or(""),
@@ -372,6 +376,11 @@ impl<F: Future> Future for GoFuture<F> {
 /// Dropping the handle (or a future awaiting it) never cancels the goroutine; the output is
 /// then dropped when the goroutine finishes.
 ///
+/// # In a dump
+///
+/// A goroutine awaiting a handle shows as `[goroutine join]` at the awaited goroutine's spawn
+/// site, and counts as blocked for the deadlock detector.
+///
 /// # Go equivalent
 ///
 /// Go's `go f()` returns nothing; a handle replaces the usual result channel:
@@ -469,7 +478,15 @@ impl<T> Future for GoHandle<T> {
     type Output = Result<T, GoError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let out = std::task::ready!(Pin::new(&mut self.join).poll(cx));
+        let out = match Pin::new(&mut self.join).poll(cx) {
+            Poll::Ready(out) => out,
+            Poll::Pending => {
+                // Waiting for another goroutine is waiting on gocsp: if that goroutine is
+                // asleep forever, so is this one (the deadlock detector relies on it).
+                hook::blocked(Op::Other("goroutine join"), self.location);
+                return Poll::Pending;
+            }
+        };
         let name = || self.name.as_deref().map(str::to_owned);
         Poll::Ready(match out {
             Ok(Ok(v)) => Ok(v),

@@ -67,6 +67,7 @@ mod dump;
 mod goroutine;
 mod registry;
 mod runtime;
+pub mod time;
 pub mod trace;
 
 pub use dump::{dump, num_goroutine, print_dump, Dump, Goroutine, State};

@@ -1,2 +1,442 @@
-//! Placeholder created by the lead so the workspace manifest parses; the runtime helper replaces it.
-fn main() {}
+//! The deadlock detector, panic policy and SIGQUIT, tested on whole programs.
+//!
+//! This test has `harness = false`: run without `GOCSP_SCENARIO`, it re-executes itself once
+//! per scenario (in parallel) with `GOCSP_SCENARIO=<name>` and checks each child's exit status
+//! and stderr. In a child, `main` runs that one scenario as a gocsp program and exits. Separate
+//! processes are needed because the detector (rightly) never fires while a process has threads
+//! it does not know, such as libtest's, and because it exits the process.
+//!
+//! The "must not fire" programs sleep for 400 ms in a thread, a task, a timer or a peer process
+//! before unblocking everyone: that wait *is* the program under test (the detector takes two
+//! samples 100 ms apart, so it would have fired by then), not a way to order the test.
+
+use std::future::Future;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gocsp_channel::__private::{select, Case, RecvCase};
+use gocsp_channel::chan;
+use gocsp_runtime::{go, go_blocking, time, Deadlock, Panic, Runtime};
+
+const UNBLOCK_AFTER: Duration = Duration::from_millis(400);
+const FATAL: &str = "fatal error: all goroutines are asleep - deadlock!";
+
+/// What a scenario's process must do.
+enum Expect {
+    /// Exit 0 (and print nothing about deadlocks).
+    Ok,
+    /// Exit 2 with Go's deadlock message, and these strings in stderr.
+    Deadlock(&'static [&'static str]),
+    /// Exit with this status, these strings in stderr.
+    Status(i32, &'static [&'static str]),
+}
+
+type Scenario = (&'static str, fn(), Expect);
+
+fn scenarios() -> Vec<Scenario> {
+    vec![
+        // Real deadlocks.
+        (
+            "send_without_receiver",
+            send_without_receiver,
+            Expect::Deadlock(&["goroutine ", "[chan send]:\nmain\n", "deadlock.rs:"]),
+        ),
+        (
+            "two_goroutines_wait_for_each_other",
+            two_goroutines_wait_for_each_other,
+            Expect::Deadlock(&["[chan receive]:\nping\n", "[chan receive]:\npong\n"]),
+        ),
+        (
+            "select_with_only_nil_cases",
+            select_with_only_nil_cases,
+            Expect::Deadlock(&["[select]:\nmain\n"]),
+        ),
+        (
+            "empty_select",
+            empty_select,
+            Expect::Deadlock(&["[select]:\nmain\n"]),
+        ),
+        (
+            "main_joins_a_stuck_goroutine",
+            main_joins_a_stuck_goroutine,
+            Expect::Deadlock(&["[goroutine join]:\nmain\n", "[chan receive]:\nstuck\n"]),
+        ),
+        (
+            "deadlock_after_timer_and_thread_finished",
+            deadlock_after_timer_and_thread_finished,
+            Expect::Deadlock(&["[chan receive]:\nmain\n"]),
+        ),
+        (
+            "deadlock_policy_panic",
+            deadlock_policy_panic,
+            Expect::Status(0, &["caught: all goroutines are asleep - deadlock!"]),
+        ),
+        // Programs that look idle but are not.
+        ("timer_in_flight", timer_in_flight, Expect::Ok),
+        ("gocsp_sleep", gocsp_sleep, Expect::Ok),
+        ("stopped_and_reset_timer", stopped_and_reset_timer, Expect::Ok),
+        ("ticker", ticker, Expect::Ok),
+        ("os_thread_sender", os_thread_sender, Expect::Ok),
+        ("raw_tokio_task", raw_tokio_task, Expect::Ok),
+        ("spawn_blocking_job", spawn_blocking_job, Expect::Ok),
+        ("go_blocking_job", go_blocking_job, Expect::Ok),
+        (
+            "tokio_select_with_plain_sleep",
+            tokio_select_with_plain_sleep,
+            Expect::Ok,
+        ),
+        ("tcp_accept_loop", tcp_accept_loop, Expect::Ok),
+        // Panic policy and SIGQUIT.
+        (
+            "panic_abort",
+            panic_abort,
+            Expect::Status(
+                2,
+                &["panic: boom\n\ngoroutine ", " [running]:\ncrasher\n", "created by go!"],
+            ),
+        ),
+        (
+            "panic_log_returns_err",
+            panic_log_returns_err,
+            Expect::Status(0, &["goroutine 2 panicked: boom", "handle: panic: boom (goroutine 2 \"crasher\""]),
+        ),
+        (
+            "sigquit_dumps_and_exits",
+            sigquit_dumps_and_exits,
+            Expect::Status(2, &["SIGQUIT: quit\n\n", "[chan receive]:\nsleeper\n"]),
+        ),
+    ]
+}
+
+/// Runs `fut` as the program's main under the given policies (deadlock detector on).
+fn program<F: Future<Output = ()>>(fut: F) {
+    Runtime::builder().worker_threads(2).run(fut);
+}
+
+// ---- real deadlocks ----
+
+fn send_without_receiver() {
+    program(async {
+        let (tx, _rx) = chan::<i32>(0);
+        let _ = tx.send(1).await;
+    });
+}
+
+fn two_goroutines_wait_for_each_other() {
+    program(async {
+        let (a_tx, a_rx) = chan::<()>(0);
+        let (b_tx, b_rx) = chan::<()>(0);
+        let (done_tx, done_rx) = chan::<()>(0);
+        let d1 = done_tx.clone();
+        let _ = gocsp_runtime::go_named("ping", async move {
+            let _ = a_rx.recv().await;
+            let _ = b_tx.send(()).await;
+            let _ = d1.send(()).await;
+        });
+        let _ = gocsp_runtime::go_named("pong", async move {
+            let _ = b_rx.recv().await;
+            let _ = a_tx.send(()).await;
+            let _ = done_tx.send(()).await;
+        });
+        let _ = done_rx.recv().await;
+    });
+}
+
+fn select_with_only_nil_cases() {
+    program(async {
+        let mut a = RecvCase::<i32>::new(None);
+        let mut b = RecvCase::<String>::new(None);
+        let mut cases: [&mut (dyn Case + Send); 2] = [&mut a, &mut b];
+        select(&mut cases, false, false).await;
+    });
+}
+
+fn empty_select() {
+    program(async {
+        let mut cases: [&mut (dyn Case + Send); 0] = [];
+        select(&mut cases, false, false).await;
+    });
+}
+
+fn main_joins_a_stuck_goroutine() {
+    program(async {
+        let (_tx, rx) = chan::<i32>(0);
+        let h = gocsp_runtime::go_named("stuck", async move { rx.recv().await });
+        let _ = h.await;
+    });
+}
+
+fn deadlock_after_timer_and_thread_finished() {
+    program(async {
+        let (tx, rx) = chan::<u32>(0);
+        let t = std::thread::spawn(move || tx.send_blocking(1));
+        assert_eq!(rx.recv().await, Some(1));
+        time::after(Duration::from_millis(50)).recv().await.unwrap();
+        t.join().unwrap().unwrap();
+        let (_tx2, rx2) = chan::<u32>(0);
+        rx2.recv().await;
+    });
+}
+
+fn deadlock_policy_panic() {
+    let rt = Runtime::builder()
+        .worker_threads(2)
+        .deadlock(Deadlock::Panic)
+        .build()
+        .unwrap();
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async {
+            let (_tx, rx) = chan::<i32>(0);
+            rx.recv().await
+        })
+    }));
+    let msg = res.unwrap_err();
+    let msg = msg
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_else(|| "not a String".into());
+    eprintln!("caught: {msg}");
+}
+
+// ---- look idle, but are not ----
+
+fn timer_in_flight() {
+    program(async {
+        time::after(UNBLOCK_AFTER).recv().await.unwrap();
+    });
+}
+
+fn gocsp_sleep() {
+    program(async {
+        let (tx, rx) = chan::<()>(0);
+        let _ = go(async move {
+            time::sleep(UNBLOCK_AFTER).await;
+            tx.send(()).await.unwrap();
+        });
+        rx.recv().await.unwrap();
+    });
+}
+
+fn stopped_and_reset_timer() {
+    program(async {
+        let mut t = time::Timer::new(Duration::from_secs(3600));
+        assert!(t.stop());
+        t.reset(UNBLOCK_AFTER);
+        t.c.recv().await.unwrap();
+    });
+}
+
+fn ticker() {
+    program(async {
+        let t = time::Ticker::new(UNBLOCK_AFTER / 2);
+        for _ in 0..2 {
+            t.c.recv().await.unwrap();
+        }
+    });
+}
+
+fn os_thread_sender() {
+    program(async {
+        let (tx, rx) = chan::<u32>(0);
+        std::thread::spawn(move || {
+            std::thread::sleep(UNBLOCK_AFTER);
+            tx.send_blocking(7).unwrap();
+        });
+        assert_eq!(rx.recv().await, Some(7));
+    });
+}
+
+fn raw_tokio_task() {
+    program(async {
+        let (tx, rx) = chan::<u32>(0);
+        tokio::spawn(async move {
+            tokio::time::sleep(UNBLOCK_AFTER).await;
+            tx.send(7).await.unwrap();
+        });
+        assert_eq!(rx.recv().await, Some(7));
+    });
+}
+
+fn spawn_blocking_job() {
+    program(async {
+        let (tx, rx) = chan::<u32>(0);
+        tokio::task::spawn_blocking(move || {
+            std::thread::sleep(UNBLOCK_AFTER);
+            tx.send_blocking(7).unwrap();
+        });
+        assert_eq!(rx.recv().await, Some(7));
+    });
+}
+
+fn go_blocking_job() {
+    program(async {
+        let (tx, rx) = chan::<u32>(0);
+        let _ = go_blocking(move || {
+            std::thread::sleep(UNBLOCK_AFTER);
+            tx.send_blocking(7).unwrap();
+        });
+        assert_eq!(rx.recv().await, Some(7));
+    });
+}
+
+fn tokio_select_with_plain_sleep() {
+    program(async {
+        let (_never_tx, never_rx) = chan::<u32>(0);
+        let (done_tx, done_rx) = chan::<()>(0);
+        let _ = go(async move {
+            tokio::select! {
+                _ = never_rx.recv() => unreachable!(),
+                _ = tokio::time::sleep(UNBLOCK_AFTER) => {}
+            }
+            done_tx.send(()).await.unwrap();
+        });
+        done_rx.recv().await.unwrap();
+    });
+}
+
+fn tcp_accept_loop() {
+    program(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (done_tx, done_rx) = chan::<()>(0);
+        let (_never_tx, never_rx) = chan::<()>(0);
+        let _ = gocsp_runtime::go_named("acceptor", async move {
+            // Blocked in a gocsp receive AND waiting for I/O: the socket's waker keeps it alive.
+            tokio::select! {
+                r = listener.accept() => { r.unwrap(); }
+                _ = never_rx.recv() => unreachable!(),
+            }
+            done_tx.send(()).await.unwrap();
+        });
+        // A peer process (not a thread of ours) connects later.
+        let script = format!(
+            "sleep {}; exec 3<>/dev/tcp/127.0.0.1/{port}",
+            UNBLOCK_AFTER.as_secs_f64()
+        );
+        let mut peer = Command::new("bash").arg("-c").arg(script).spawn().unwrap();
+        done_rx.recv().await.unwrap();
+        peer.wait().unwrap();
+    });
+}
+
+// ---- panics and signals ----
+
+fn panic_abort() {
+    Runtime::builder()
+        .worker_threads(2)
+        .panic(Panic::Abort)
+        .run(async {
+            let h = gocsp_runtime::go_named("crasher", async { panic!("boom") });
+            let _ = h.await;
+            unreachable!("the process exits first");
+        });
+}
+
+fn panic_log_returns_err() {
+    use tracing_subscriber::prelude::*;
+    tracing_subscriber::registry()
+        .with(gocsp_runtime::trace::fmt_layer())
+        .init();
+    program(async {
+        let err = gocsp_runtime::go_named("crasher", async { panic!("boom") })
+            .await
+            .unwrap_err();
+        eprintln!("handle: {err}");
+    });
+}
+
+fn sigquit_dumps_and_exits() {
+    program(async {
+        let (_tx, rx) = chan::<()>(0);
+        let _ = gocsp_runtime::go_named("sleeper", async move { rx.recv().await });
+        gocsp_runtime::yield_now().await;
+        let status = Command::new("kill")
+            .arg("-QUIT")
+            .arg(std::process::id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        // A tokio timer: not asleep, so only the signal can end the program.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+}
+
+fn main() {
+    let all = scenarios();
+    if let Ok(name) = std::env::var("GOCSP_SCENARIO") {
+        let (_, f, _) = all
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .unwrap_or_else(|| panic!("unknown scenario {name}"));
+        f();
+        std::process::exit(0);
+    }
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let exe = std::env::current_exe().unwrap();
+    let started = Instant::now();
+    let children: Vec<_> = all
+        .iter()
+        .filter(|(n, _, _)| filter.is_empty() || filter.iter().any(|f| n.contains(f.as_str())))
+        .map(|(name, _, expect)| {
+            let child = Command::new(&exe)
+                .env("GOCSP_SCENARIO", name)
+                .env_remove("GOCSP_TRACE")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (name, expect, child)
+        })
+        .collect();
+    let mut failures = Vec::new();
+    let n = children.len();
+    for (name, expect, child) in children {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let code = out.status.code();
+        let problem = match expect {
+            Expect::Ok => (code != Some(0) || stderr.contains(FATAL))
+                .then(|| format!("expected exit 0, got {code:?}")),
+            Expect::Deadlock(needles) => {
+                if code != Some(2) || !stderr.starts_with(FATAL) {
+                    Some(format!("expected exit 2 and {FATAL:?}, got {code:?}"))
+                } else {
+                    needles
+                        .iter()
+                        .find(|s| !stderr.contains(**s))
+                        .map(|s| format!("stderr lacks {s:?}"))
+                }
+            }
+            Expect::Status(want, needles) => {
+                if code != Some(*want) {
+                    Some(format!("expected exit {want}, got {code:?}"))
+                } else {
+                    needles
+                        .iter()
+                        .find(|s| !stderr.contains(**s))
+                        .map(|s| format!("stderr lacks {s:?}"))
+                }
+            }
+        };
+        match problem {
+            None => println!("scenario {name} ... ok"),
+            Some(p) => {
+                println!("scenario {name} ... FAILED: {p}\n--- stderr ---\n{stderr}--------------");
+                failures.push(*name);
+            }
+        }
+    }
+    println!(
+        "\n{} scenarios, {} failed, in {:.1?}",
+        n,
+        failures.len(),
+        started.elapsed()
+    );
+    if !failures.is_empty() {
+        println!("failed: {failures:?}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,458 @@
+//! Go's timers on tokio's clock: [`after`], [`tick`], [`sleep`], [`Timer`], [`Ticker`].
+//!
+//! Timers deliver on gocsp channels ([`Receiver<Instant>`]), so they are ordinary `select!`
+//! cases. They run on `tokio::time`, so they follow tokio's paused clock in tests
+//! (`#[tokio::test(start_paused = true)]`): no real sleeping.
+//!
+//! Semantics are Go 1.23's:
+//! - after [`Timer::stop`] or [`Timer::reset`] (and the `Ticker` ones) returns, no value
+//!   computed for the old setting is received: a value sitting in the channel is drained, a
+//!   firing in progress is discarded;
+//! - a [`Ticker`] keeps at most one tick waiting; ticks a slow receiver misses are dropped;
+//! - dropping a `Timer` or `Ticker` frees its timer at once.
+//!
+//! The value received is the instant the timer was scheduled to fire (as Go's is), in
+//! [`Instant`] (`tokio::time::Instant`, convertible with `into_std()`).
+//!
+//! Each armed timer is a small tokio task; the deadlock detector counts it as something that
+//! can still make progress, as Go's does with pending timers. [`after`]'s task lives until the
+//! duration elapses even if its receiver is dropped earlier (Go before 1.23 did the same); in a
+//! loop, prefer one [`Timer`] that you [`reset`](Timer::reset).
+
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use gocsp_channel::hook::{self, Op};
+use gocsp_channel::{chan, Receiver, Sender, TrySendError};
+use parking_lot::Mutex;
+use pin_project_lite::pin_project;
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+
+pub use std::time::Duration;
+pub use tokio::time::Instant;
+
+#[track_caller]
+fn runtime(what: &str) -> Handle {
+    match Handle::try_current() {
+        Ok(h) => h,
+        Err(_) => panic!(
+            "gocsp: {what} needs a Tokio runtime with timers; run your async code with \
+             #[gocsp::main], gocsp::run(..) or inside a #[tokio::main] runtime"
+        ),
+    }
+}
+
+/// A channel that receives the time once, after `d`.
+///
+/// # Examples
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// use gocsp_runtime::time::{after, Duration, Instant};
+/// let start = Instant::now();
+/// let fired = after(Duration::from_millis(10)).recv().await.unwrap();
+/// assert!(fired >= start + Duration::from_millis(10));
+/// # });
+/// ```
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+///
+/// # Go equivalent
+///
+/// `time.After(d)`.
+#[track_caller]
+pub fn after(d: Duration) -> Receiver<Instant> {
+    let rt = runtime("time::after");
+    let deadline = Instant::now() + d;
+    let (tx, rx) = chan(1);
+    rt.spawn(async move {
+        tokio::time::sleep_until(deadline).await;
+        let _ = tx.try_send(deadline);
+    });
+    rx
+}
+
+/// A channel that receives the time every `d`, forever (until every receiver is dropped: the
+/// ticker stops at the next tick). Ticks a slow receiver misses are dropped.
+///
+/// # Examples
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// use gocsp_runtime::time::{tick, Duration};
+/// let ticks = tick(Duration::from_millis(5));
+/// let a = ticks.recv().await.unwrap();
+/// let b = ticks.recv().await.unwrap();
+/// assert!(b >= a + Duration::from_millis(5));
+/// # });
+/// ```
+///
+/// # Panics
+///
+/// If `d` is zero, or outside a tokio runtime.
+///
+/// # Go equivalent
+///
+/// `time.Tick(d)`.
+#[track_caller]
+pub fn tick(d: Duration) -> Receiver<Instant> {
+    assert!(!d.is_zero(), "gocsp: non-positive interval for time::tick");
+    let rt = runtime("time::tick");
+    let (tx, rx) = chan(1);
+    rt.spawn(async move {
+        let mut interval = tokio::time::interval_at(Instant::now() + d, d);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            let t = interval.tick().await;
+            if let Err(TrySendError::Closed(_)) = tx.try_send(t) {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+pin_project! {
+    /// Future of [`sleep`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    #[derive(Debug)]
+    pub struct Sleep {
+        #[pin]
+        inner: tokio::time::Sleep,
+        site: &'static Location<'static>,
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        match this.inner.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(()),
+            Poll::Pending => {
+                hook::blocked(Op::Sleep, this.site);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Waits for `d`. Like `tokio::time::sleep`, but a goroutine sleeping here shows as `[sleep]`
+/// at this line in a goroutine dump.
+///
+/// # Examples
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// use gocsp_runtime::time::{sleep, Duration, Instant};
+/// let start = Instant::now();
+/// sleep(Duration::from_millis(5)).await;
+/// assert!(start.elapsed() >= Duration::from_millis(5));
+/// # });
+/// ```
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping it just cancels the wait.
+///
+/// # Panics
+///
+/// When polled outside a tokio runtime with timers enabled.
+///
+/// # Go equivalent
+///
+/// `time.Sleep(d)`.
+#[track_caller]
+pub fn sleep(d: Duration) -> Sleep {
+    Sleep {
+        inner: tokio::time::sleep(d),
+        site: Location::caller(),
+    }
+}
+
+/// State shared by a `Timer`/`Ticker` and its task. Every delivery happens under `state`'s lock
+/// after checking the generation, and `stop`/`reset` bump the generation and drain the channel
+/// under the same lock: once they return, no delivery for an older setting can happen.
+struct Shared {
+    state: Mutex<Armed>,
+    tx: Sender<Instant>,
+    rx: Receiver<Instant>,
+}
+
+struct Armed {
+    generation: u64,
+    armed: bool,
+}
+
+impl Shared {
+    fn new() -> Arc<Shared> {
+        let (tx, rx) = chan(1);
+        Arc::new(Shared {
+            state: Mutex::new(Armed {
+                generation: 0,
+                armed: false,
+            }),
+            tx,
+            rx,
+        })
+    }
+
+    /// Disarms, invalidates any firing in progress, drains the channel. Returns whether the
+    /// timer was armed or had an undelivered value (Go's `Stop`/`Reset` result). With
+    /// `rearm`, arms again under the same lock and returns the new generation too.
+    fn disarm(&self, rearm: bool) -> (bool, u64) {
+        let mut st = self.state.lock();
+        let was_armed = st.armed;
+        st.generation += 1;
+        st.armed = rearm;
+        let drained = self.rx.try_recv().is_ok();
+        (was_armed || drained, st.generation)
+    }
+}
+
+/// A single-shot timer whose channel `c` receives the time once it fires.
+///
+/// # Examples
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// use gocsp_runtime::time::{Duration, Timer};
+/// let mut t = Timer::new(Duration::from_secs(3600));
+/// assert!(t.stop()); // stopped before it fired
+/// t.reset(Duration::from_millis(1));
+/// t.c.recv().await.unwrap();
+/// # });
+/// ```
+///
+/// # Go equivalent
+///
+/// `time.NewTimer(d)`, `t.C`, `t.Stop()`, `t.Reset(d)` (Go 1.23 semantics).
+#[derive(Debug)]
+pub struct Timer {
+    /// Receives the scheduled firing time (Go's `t.C`).
+    pub c: Receiver<Instant>,
+    shared: Arc<Shared>,
+    task: Option<JoinHandle<()>>,
+    rt: Handle,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl Timer {
+    /// A timer that fires once after `d`.
+    ///
+    /// ```
+    /// # gocsp_runtime::run(async {
+    /// let t = gocsp_runtime::time::Timer::new(std::time::Duration::from_millis(1));
+    /// assert!(t.c.recv().await.is_some());
+    /// # });
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    #[track_caller]
+    pub fn new(d: Duration) -> Timer {
+        let rt = runtime("time::Timer::new");
+        let shared = Shared::new();
+        let mut t = Timer {
+            c: shared.rx.clone(),
+            shared,
+            task: None,
+            rt,
+        };
+        t.reset(d);
+        t
+    }
+
+    /// Stops the timer. Returns `true` if this call stopped it (it had not fired, or its value
+    /// had not been received yet — that value is discarded), `false` if it had already
+    /// fired and been received, or was stopped. After `stop` returns, `c` receives nothing
+    /// until the next [`reset`](Timer::reset).
+    ///
+    /// ```
+    /// # gocsp_runtime::run(async {
+    /// use gocsp_runtime::time::{Duration, Timer};
+    /// let mut t = Timer::new(Duration::from_millis(1));
+    /// t.c.recv().await.unwrap();
+    /// assert!(!t.stop()); // fired and received
+    /// # });
+    /// ```
+    pub fn stop(&mut self) -> bool {
+        let (pending, _) = self.shared.disarm(false);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        pending
+    }
+
+    /// Re-arms the timer to fire after `d`, discarding any pending firing or undelivered value.
+    /// Returns `true` if the timer had been armed or had an undelivered value.
+    ///
+    /// ```
+    /// # gocsp_runtime::run(async {
+    /// use gocsp_runtime::time::{Duration, Timer};
+    /// let mut t = Timer::new(Duration::from_secs(3600));
+    /// assert!(t.reset(Duration::from_millis(1)));
+    /// t.c.recv().await.unwrap();
+    /// # });
+    /// ```
+    pub fn reset(&mut self, d: Duration) -> bool {
+        let deadline = Instant::now() + d;
+        let (pending, generation) = self.shared.disarm(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        let shared = Arc::clone(&self.shared);
+        self.task = Some(self.rt.spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            let mut st = shared.state.lock();
+            if st.generation == generation && st.armed {
+                st.armed = false;
+                let _ = shared.tx.try_send(deadline);
+            }
+        }));
+        pending
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// A ticker whose channel `c` receives the time every period. At most one tick waits in the
+/// channel; ticks a slow receiver misses are dropped.
+///
+/// # Examples
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// use gocsp_runtime::time::{Duration, Ticker};
+/// let mut t = Ticker::new(Duration::from_millis(2));
+/// let a = t.c.recv().await.unwrap();
+/// let b = t.c.recv().await.unwrap();
+/// assert!(b > a);
+/// t.stop();
+/// # });
+/// ```
+///
+/// # Go equivalent
+///
+/// `time.NewTicker(d)`, `t.C`, `t.Stop()`, `t.Reset(d)` (Go 1.23 semantics).
+#[derive(Debug)]
+pub struct Ticker {
+    /// Receives the scheduled tick times (Go's `t.C`).
+    pub c: Receiver<Instant>,
+    shared: Arc<Shared>,
+    task: Option<JoinHandle<()>>,
+    rt: Handle,
+}
+
+impl Ticker {
+    /// A ticker with period `d`; the first tick comes after `d`.
+    ///
+    /// ```
+    /// # gocsp_runtime::run(async {
+    /// let t = gocsp_runtime::time::Ticker::new(std::time::Duration::from_millis(1));
+    /// assert!(t.c.recv().await.is_some());
+    /// # });
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `d` is zero (as Go's `NewTicker` does), or outside a tokio runtime.
+    #[track_caller]
+    pub fn new(d: Duration) -> Ticker {
+        assert!(!d.is_zero(), "gocsp: non-positive interval for Ticker::new");
+        let rt = runtime("time::Ticker::new");
+        let shared = Shared::new();
+        let mut t = Ticker {
+            c: shared.rx.clone(),
+            shared,
+            task: None,
+            rt,
+        };
+        t.reset(d);
+        t
+    }
+
+    /// Stops the ticker; after it returns, `c` receives nothing until a
+    /// [`reset`](Ticker::reset) (a waiting tick is discarded).
+    ///
+    /// ```
+    /// # gocsp_runtime::run(async {
+    /// use gocsp_runtime::time::{Duration, Ticker};
+    /// let mut t = Ticker::new(Duration::from_millis(1));
+    /// t.c.recv().await.unwrap();
+    /// t.stop();
+    /// assert!(t.c.try_recv().is_err());
+    /// # });
+    /// ```
+    pub fn stop(&mut self) {
+        self.shared.disarm(false);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    /// Restarts the ticker with period `d`: the next tick comes `d` from now; a waiting tick
+    /// is discarded.
+    ///
+    /// ```
+    /// # gocsp_runtime::run(async {
+    /// use gocsp_runtime::time::{Duration, Ticker};
+    /// let mut t = Ticker::new(Duration::from_secs(3600));
+    /// t.reset(Duration::from_millis(1));
+    /// t.c.recv().await.unwrap();
+    /// # });
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `d` is zero.
+    pub fn reset(&mut self, d: Duration) {
+        assert!(!d.is_zero(), "gocsp: non-positive interval for Ticker::reset");
+        let (_, generation) = self.shared.disarm(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        let shared = Arc::clone(&self.shared);
+        let start = Instant::now() + d;
+        self.task = Some(self.rt.spawn(async move {
+            let mut interval = tokio::time::interval_at(start, d);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                let t = interval.tick().await;
+                let st = shared.state.lock();
+                if st.generation != generation {
+                    return;
+                }
+                // Full: the receiver has not taken the previous tick; drop this one.
+                let _ = shared.tx.try_send(t);
+            }
+        }));
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
