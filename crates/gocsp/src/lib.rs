@@ -1,21 +1,178 @@
-//! gocsp: Go's concurrency model for async Rust (facade). Channels land first; the tour of the
-//! crate docs grows with the other crates.
+//! # gocsp: Go's concurrency model for async Rust
+//!
+//! Goroutines, channels, `select`, `sync.WaitGroup`, `context`, `errgroup` and `time.After`,
+//! on tokio's multi-threaded work-stealing runtime. A Go program translates line by line;
+//! nothing here breaks Rust's conventions (ownership, `Result`, `Stream`, no panics on ordinary
+//! misuse). This crate is the facade: it re-exports the workspace crates and holds no logic.
+//!
+//! ```
+//! use gocsp::prelude::*;
+//!
+//! #[gocsp::main]
+//! async fn main() {
+//!     let (tx, rx) = chan::<String>(0);
+//!     go!(async move { tx.send("hello from a goroutine".into()).await.unwrap() });
+//!     println!("{}", rx.recv().await.unwrap());
+//! }
+//! ```
+//!
+//! ## Goroutines
+//!
+//! [`go!`] starts a future as a goroutine on the current tokio multi-thread runtime (gocsp's
+//! own from [`run`]/[`main`], or a service's `#[tokio::main]`). Each goroutine has an id, an
+//! optional name and the source location of its `go!`, and runs in a `tracing` span
+//! `goroutine`. The handle is a future of `Result<T, GoError>`; dropping it detaches.
+//!
+//! ```
+//! # gocsp::run(async {
+//! let h = gocsp::go!(name = "adder", async { 2 + 2 }); // go add()
+//! assert_eq!(h.await.unwrap(), 4);
+//! # });
+//! ```
+//!
+//! ## Channels
+//!
+//! [`chan(0)`](chan) is Go's unbuffered `make(chan T)`: a send completes only once a receiver
+//! took the value. [`chan(n)`](chan) buffers `n`; [`unbounded`] never blocks a sender.
+//! `while let Some(v) = rx.recv().await` is `for v := range ch`.
+//!
+//! ```
+//! # gocsp::run(async {
+//! use gocsp::{chan, go};
+//! let (tx, rx) = chan::<u32>(16);                 // ch := make(chan uint32, 16)
+//! go!(async move {
+//!     for i in 1..=3 { tx.send(i).await.unwrap() } // ch <- i
+//! });                                             // tx dropped: close(ch)
+//! let mut total = 0;
+//! while let Some(v) = rx.recv().await {           // for v := range ch
+//!     total += v;
+//! }
+//! assert_eq!(total, 6);
+//! # });
+//! ```
+//!
+//! ## Closing
+//!
+//! `close()` works from either side and returns whether this call closed the channel (Go panics
+//! on a double close; gocsp reports). Receivers drain what was sent before the close, then get
+//! `None` (`v, ok := <-ch` with `ok == false`). A send on a closed channel hands the value back.
+//!
+//! ```
+//! let (tx, rx) = gocsp::chan::<&str>(1);
+//! tx.try_send("last").unwrap();
+//! assert!(tx.close());
+//! assert!(!tx.close());
+//! assert_eq!(tx.try_send("late").unwrap_err().into_inner(), "late");
+//! assert_eq!(rx.recv_blocking(), Some("last"));
+//! assert_eq!(rx.recv_blocking(), None);
+//! ```
+//!
+//! ## Select
+//!
+//! [`select!`] is Go's `select` with crossbeam's syntax: exactly one ready case fires, chosen
+//! uniformly at random (`biased;` for written order); a send value is evaluated only if its
+//! case is chosen; `default` makes it non-blocking; `None` is a nil channel; a case may await
+//! any future with `fut(..)`. The select future is cancel-safe. [`Select`] is the dynamic
+//! builder (Go's `reflect.Select`), [`select_blocking!`] the same for OS threads.
+//!
+//! ```
+//! # gocsp::run(async {
+//! use gocsp::{chan, select, time::{after, Duration}};
+//! let (_tx, jobs) = chan::<u32>(0);
+//! let (results, _out) = chan::<u32>(1);
+//! let outcome = select! {
+//!     recv(jobs) -> job => format!("job {job:?}"),
+//!     send(results, 7 * 6) -> res => format!("sent: {}", res.is_ok()),
+//!     recv(after(Duration::from_secs(1))) => "timeout".to_string(),
+//! };
+//! assert_eq!(outcome, "sent: true");
+//! let idle = select! {
+//!     recv(jobs) -> _ => false,
+//!     default => true,                            // nothing ready
+//! };
+//! assert!(idle);
+//! # });
+//! ```
+//!
+//! ## WaitGroup, Context, ErrGroup
+//!
+//! [`WaitGroup`] is `sync.WaitGroup` (with Go 1.25's `wg.go(..)`); [`Context`] is
+//! `context.Context` whose [`done()`](Context::done) is a channel usable in `select!`;
+//! `ErrGroup` is `golang.org/x/sync/errgroup`.
+//!
+//! ```
+//! # gocsp::run(async {
+//! use gocsp::{go, select, Context, WaitGroup};
+//! let wg = WaitGroup::new();
+//! let (ctx, cancel) = Context::background().with_cancel();
+//! for _ in 0..3 {
+//!     let ctx = ctx.clone();
+//!     wg.go(async move {
+//!         select! { recv(ctx.done()) => {} }      // <-ctx.Done()
+//!     });
+//! }
+//! cancel.cancel();
+//! wg.wait().await;
+//! assert!(ctx.err().is_some());
+//! # });
+//! ```
+//!
+//! ## Timers
+//!
+//! [`time::after`], [`time::tick`], [`time::Timer`], [`time::Ticker`] and [`time::sleep`] have
+//! Go 1.23 semantics and return channels, so they are ordinary `select!` cases. They run on
+//! tokio's clock, so tests can use paused time.
+//!
+//! ## Tracing
+//!
+//! `GOCSP_TRACE=fmt` turns on `tracing_subscriber::fmt` with span timings;
+//! `GOCSP_TRACE=profile` prints at exit a table per goroutine name (spawned, peak live, busy,
+//! idle, time blocked on channels by site). Both are ordinary layers in [`trace`].
+//! [`dump()`] returns the live goroutines (Go's traceback layout when printed), and the
+//! deadlock detector of [`run`]/[`main`] prints Go's
+//! `fatal error: all goroutines are asleep - deadlock!` and exits with status 2.
+//!
+//! ## Which one do I use?
+//!
+//! | you want | use |
+//! |---|---|
+//! | hand one value to exactly one waiting task, and know it was taken | [`chan(0)`](chan) |
+//! | a queue between producers and consumers with backpressure | [`chan(n)`](chan) |
+//! | a queue that must never block the producer | [`unbounded`] |
+//! | wait for the first of several events | [`select!`] |
+//! | wait for N goroutines | [`WaitGroup`] |
+//! | cancel a tree of work, with deadlines | [`Context`] |
+//! | run fallible work, stop at the first error | `ErrGroup` |
+//! | protect shared state | [`sync::Mutex`] (tokio's) — or better, one owner goroutine and a channel |
+//! | run CPU-bound or blocking code | [`go_blocking!`] |
+//! | talk to plain OS threads | `send_blocking` / `recv_blocking` / [`select_blocking!`] |
+//!
+//! ## Renaming the crate
+//!
+//! The macros expand to paths under `::gocsp::__private`. A crate that renames this
+//! dependency must add `extern crate your_name as gocsp;` at its root.
+
+#![forbid(unsafe_code)]
 
 pub use gocsp_channel::{
     chan, unbounded, Iter, Permit, Receiver, Recv, Reserve, Select, Selected, Send, SendError,
     SendSink, Sender, TryRecvError, TrySendError,
 };
-
 pub use gocsp_macros::{main, select, select_blocking};
 pub use gocsp_runtime::{
     current_id, dump, go, go_blocking, num_goroutine, print_dump, run, spawn, yield_now, Builder,
     Deadlock, Dump, GoError, GoHandle, Goroutine, Panic, Runtime, State,
 };
-pub use gocsp_sync::{Cond, WaitGroup};
+pub use gocsp_sync::{CancelHandle, Cond, Context, ContextError, WaitGroup};
 
 /// Go's `sync` package: gocsp's own primitives and tokio's locks under their own names.
 pub mod sync {
     pub use gocsp_sync::*;
+}
+
+/// Go's `time` package: channels that deliver after a delay or on every tick.
+pub mod time {
+    pub use gocsp_runtime::time::*;
 }
 
 /// Tracing layers: `GOCSP_TRACE=fmt` and `GOCSP_TRACE=profile`.
@@ -23,8 +180,25 @@ pub mod trace {
     pub use gocsp_runtime::trace::*;
 }
 
-/// Items used by the code gocsp's macros generate. Not a public API.
+/// `use gocsp::prelude::*;` brings the macros, `chan`, `unbounded`, the channel types,
+/// `WaitGroup` and `Context`.
+///
+/// ```
+/// use gocsp::prelude::*;
+/// let (tx, rx): (Sender<u8>, Receiver<u8>) = chan(1);
+/// # drop((tx, rx));
+/// ```
+pub mod prelude {
+    pub use crate::{
+        chan, go, go_blocking, select, select_blocking, unbounded, Context, Receiver, SendError,
+        Sender, WaitGroup,
+    };
+}
+
+/// Items used by the code gocsp's macros generate. Not a public API: names and signatures
+/// change without notice. Used by `select!`/`select_blocking!` (gocsp-macros) expansions.
 #[doc(hidden)]
 pub mod __private {
     pub use gocsp_channel::__private::*;
+    pub use gocsp_runtime::run;
 }
