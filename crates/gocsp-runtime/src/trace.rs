@@ -363,7 +363,11 @@ impl ProfileGuard {
                     .collect();
                 sites.sort_by(|a, b| b.blocked.cmp(&a.blocked).then(a.site.line().cmp(&b.site.line())));
                 GroupProfile {
-                    blocked: sites.iter().map(|s| s.blocked).sum(),
+                    blocked: sites
+                        .iter()
+                        .filter(|s| s.op != Op::Sleep)
+                        .map(|s| s.blocked)
+                        .sum(),
                     name,
                     spawned: g.spawned,
                     peak_live: g.peak,
@@ -429,7 +433,8 @@ pub struct GroupProfile {
     pub busy: Duration,
     /// Total time alive and not being polled (runnable, waiting or blocked).
     pub idle: Duration,
-    /// The part of `idle` spent blocked in gocsp operations (the sum of `sites`).
+    /// The part of `idle` spent blocked in gocsp channel operations (the sum of `sites`, except
+    /// `sleep`, which `sites` lists too).
     pub blocked: Duration,
     /// Blocking sites, longest total first.
     pub sites: Vec<SiteProfile>,

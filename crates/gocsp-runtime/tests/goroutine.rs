@@ -1,0 +1,285 @@
+//! Goroutines: spawning, identity, handles, panics, cancellation, dumps.
+
+use std::time::Duration;
+
+use gocsp_channel::chan;
+use gocsp_runtime::{go, go_blocking, GoError, Op, State};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_macro_forms_and_handles() {
+    async fn double(x: u32) -> u32 {
+        x * 2
+    }
+    let a = go!(double(1));
+    let b = go!(async move { double(2).await });
+    let n = 3;
+    let c = go!(name = format!("worker-{n}"), double(3));
+    let d = go!(name = "lit", double(4),);
+    assert_eq!(a.name(), None);
+    assert_eq!(c.name(), Some("worker-3"));
+    assert_eq!(d.name(), Some("lit"));
+    assert!(a.id() >= 1 && b.id() > a.id() && c.id() > b.id());
+    assert_eq!(a.await.unwrap() + b.await.unwrap() + c.await.unwrap(), 12);
+    assert_eq!(d.await.unwrap(), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawn_site_is_the_callers_line() {
+    let line = line!() + 1;
+    let h = go!(async {});
+    assert_eq!(h.location().line(), line);
+    assert!(h.location().file().ends_with("goroutine.rs"));
+    let line = line!() + 1;
+    let h2 = gocsp_runtime::go_named("x", async {});
+    assert_eq!(h2.location().line(), line);
+    h.await.unwrap();
+    h2.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panics_surface_as_errors_with_identity() {
+    let h = go!(name = "crasher", async { panic!("boom {}", 7) });
+    let id = h.id();
+    let err = h.await.unwrap_err();
+    match &err {
+        GoError::Panicked {
+            id: got,
+            name,
+            message,
+            location,
+        } => {
+            assert_eq!(*got, id);
+            assert_eq!(name.as_deref(), Some("crasher"));
+            assert_eq!(message, "boom 7");
+            assert!(location.file().ends_with("goroutine.rs"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(err.is_panic() && !err.is_cancelled());
+    assert_eq!(err.id(), id);
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("panic: boom 7 (goroutine {id} \"crasher\", created at ")),
+        "{text}"
+    );
+    let boxed: Box<dyn std::error::Error> = Box::new(err);
+    assert!(boxed.to_string().contains("boom 7"));
+
+    // A panic payload that is not a string.
+    let err = go!(async { std::panic::panic_any(5u8) }).await.unwrap_err();
+    assert!(matches!(err, GoError::Panicked { ref message, .. } if message == "Box<dyn Any>"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_gives_cancelled() {
+    let h = go!(name = "forever", std::future::pending::<()>());
+    let id = h.id();
+    assert!(!h.is_finished());
+    h.abort();
+    let err = h.await.unwrap_err();
+    assert!(err.is_cancelled());
+    assert_eq!(err.id(), id);
+    assert_eq!(err.name(), Some("forever"));
+    assert!(err.to_string().starts_with(&format!("goroutine {id} \"forever\" cancelled")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_handle_detaches() {
+    let (tx, rx) = chan::<u32>(0);
+    drop(go!(async move {
+        tx.send(9).await.unwrap();
+    }));
+    assert_eq!(rx.recv().await, Some(9));
+}
+
+#[test]
+fn outside_a_runtime_the_panic_says_what_to_do() {
+    let res = std::panic::catch_unwind(|| {
+        let _ = go(async {});
+    });
+    let payload = res.unwrap_err();
+    let msg = payload.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("outside a Tokio runtime"), "{msg}");
+    assert!(msg.contains("#[gocsp::main]") && msg.contains("gocsp::run"), "{msg}");
+}
+
+#[test]
+fn works_in_a_plain_tokio_runtime() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let v = rt.block_on(async { go!(async { 5 }).await.unwrap() });
+    assert_eq!(v, 5);
+    // And on a current-thread runtime.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(async { go!(async { 6 }).await.unwrap() }), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn current_id_and_parent() {
+    let outer = go!(async {
+        let me = gocsp_runtime::current_id().unwrap();
+        let inner = go!(name = "child", async { gocsp_runtime::current_id().unwrap() });
+        let inner_id = inner.id();
+        let dump = gocsp_runtime::dump();
+        let parent = dump.get(inner_id).map(|g| g.parent);
+        (me, inner.await.unwrap(), inner_id, parent)
+    });
+    let outer_id = outer.id();
+    let (me, inner_seen, inner_id, parent) = outer.await.unwrap();
+    assert_eq!(me, outer_id);
+    assert_eq!(inner_seen, inner_id);
+    // The child may already have finished when the dump was taken.
+    if let Some(parent) = parent {
+        assert_eq!(parent, Some(outer_id));
+    }
+    assert_eq!(gocsp_runtime::current_id(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dump_shows_blocked_operation_and_site() {
+    let (tx, rx) = chan::<u32>(0);
+    let (ready_tx, ready_rx) = chan::<()>(1);
+    let line = line!() + 3;
+    let h = go!(name = "receiver", async move {
+        ready_tx.send(()).await.unwrap();
+        rx.recv().await
+    });
+    ready_rx.recv().await.unwrap();
+    // Wait (without sleeping) until the goroutine has parked in `recv`.
+    let g = loop {
+        let d = gocsp_runtime::dump();
+        let g = d.get(h.id()).unwrap().clone();
+        if matches!(g.state, State::Blocked { .. }) {
+            break g;
+        }
+        tokio::task::yield_now().await;
+    };
+    match g.state {
+        State::Blocked { op, site, .. } => {
+            assert_eq!(op, Op::Recv);
+            assert_eq!(site.line(), line);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(g.name.as_deref(), Some("receiver"));
+    assert!(!g.blocking && !g.main);
+    let text = gocsp_runtime::dump().to_string();
+    let entry = format!(
+        "goroutine {} [chan receive]:\nreceiver\n\t{}:{line}:",
+        h.id(),
+        file!()
+    );
+    assert!(text.contains(&entry), "{text}");
+    assert!(text.contains("created by go!"), "{text}");
+    tx.send(1).await.unwrap();
+    let id = h.id();
+    assert_eq!(h.await.unwrap(), Some(1));
+    assert!(gocsp_runtime::dump().get(id).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dump_shows_waiting_for_non_gocsp_futures() {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let h = go!(async move {
+        let _ = rx.await;
+    });
+    let state = loop {
+        let s = gocsp_runtime::dump().get(h.id()).unwrap().state;
+        if s == State::Waiting {
+            break s;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(state.go_name(), "waiting");
+    tx.send(()).unwrap();
+    h.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn num_goroutine_counts_live_goroutines() {
+    let before = gocsp_runtime::num_goroutine();
+    let (tx, rx) = chan::<()>(0);
+    let handles: Vec<_> = (0..10)
+        .map(|_| {
+            let rx = rx.clone();
+            go!(async move { rx.recv().await })
+        })
+        .collect();
+    assert!(gocsp_runtime::num_goroutine() >= before + 10);
+    tx.close();
+    for h in handles {
+        assert_eq!(h.await.unwrap(), None);
+    }
+    // Other tests in this binary run concurrently: ours are gone, theirs may come and go.
+    let ids: Vec<u64> = gocsp_runtime::dump()
+        .goroutines()
+        .iter()
+        .map(|g| g.id)
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "sorted by id");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_blocking_runs_on_the_blocking_pool_and_is_registered() {
+    let (tx, rx) = chan::<u32>(0);
+    let (go_tx, go_rx) = chan::<()>(0);
+    let h = gocsp_runtime::go_blocking!(name = "crunch", move || {
+        go_rx.recv_blocking();
+        tx.send_blocking(41).unwrap();
+        gocsp_runtime::current_id()
+    });
+    let g = gocsp_runtime::dump().get(h.id()).cloned().unwrap();
+    assert!(g.blocking);
+    assert_eq!(g.name.as_deref(), Some("crunch"));
+    go_tx.send(()).await.unwrap();
+    assert_eq!(rx.recv().await, Some(41));
+    let id = h.id();
+    assert_eq!(h.await.unwrap(), Some(id));
+
+    let err = go_blocking(|| panic!("cpu")).await.unwrap_err();
+    assert!(matches!(err, GoError::Panicked { ref message, .. } if message == "cpu"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yield_now_lets_others_run() {
+    let (tx, rx) = chan::<u32>(1);
+    let h = go!(async move {
+        tx.send(1).await.unwrap();
+    });
+    let mut got = None;
+    for _ in 0..10_000 {
+        if let Ok(v) = rx.try_recv() {
+            got = Some(v);
+            break;
+        }
+        gocsp_runtime::yield_now().await;
+    }
+    assert_eq!(got, Some(1));
+    h.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn blocked_duration_follows_the_clock() {
+    let (_tx, rx) = chan::<u32>(0);
+    let h = go!(async move { rx.recv().await });
+    tokio::task::yield_now().await;
+    tokio::time::sleep(Duration::from_secs(150)).await;
+    let d = gocsp_runtime::dump();
+    let g = d.get(h.id()).unwrap();
+    match g.state {
+        State::Blocked { duration, .. } => assert_eq!(duration, Duration::from_secs(150)),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        d.to_string()
+            .contains(&format!("goroutine {} [chan receive, 2 minutes]:", h.id())),
+        "{d}"
+    );
+    h.abort();
+}
