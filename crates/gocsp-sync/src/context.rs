@@ -1165,23 +1165,23 @@ mod loom_tests {
         });
     }
 
-    /// A grandchild is dropped on one thread while the root is cancelled on another: the
-    /// middle node's map ends empty and a surviving sibling is cancelled.
+    /// A child's last handle is dropped on one thread while its parent is cancelled on
+    /// another: whether the parent's cancel reaches it or its `Drop` runs first, the parent's
+    /// map ends empty, and a surviving sibling is cancelled.
     #[test]
     fn drop_races_cancel_propagation() {
         loom::model(|| {
-            let (root, cancel_root) = Context::background().with_cancel();
-            let (mid, _m) = root.with_cancel();
-            let (doomed, doomed_cancel) = mid.with_cancel();
-            let (sibling, _s) = mid.with_cancel();
+            let (parent, cancel_parent) = Context::background().with_cancel();
+            let (doomed, doomed_cancel) = parent.with_cancel();
+            let (sibling, _s) = parent.with_cancel();
             let t = thread::spawn(move || {
                 drop(doomed);
                 drop(doomed_cancel);
             });
-            cancel_root.cancel();
+            cancel_parent.cancel();
             t.join().unwrap();
             assert_eq!(sibling.err(), Some(ContextError::Canceled));
-            assert_eq!(mid.registered_children(), 0);
+            assert_eq!(parent.registered_children(), 0);
         });
     }
 }

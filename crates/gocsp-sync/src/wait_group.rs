@@ -289,6 +289,57 @@ impl WaitGroup {
         crate::blocking::block_on(wait, "WaitGroup::wait_blocking", "wait().await");
     }
 
+    /// Starts `fut` as a goroutine counted by this group: `add(1)`, spawn, and `done()` when
+    /// the future finishes — also if it panics or its goroutine is cancelled (Go 1.25's
+    /// `wg.Go`). The future's output is dropped; send results over a channel, as in Go.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime (the counter is restored first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use gocsp_sync::WaitGroup;
+    /// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+    /// # async fn main() {
+    /// let wg = WaitGroup::new();
+    /// let hits = Arc::new(AtomicUsize::new(0));
+    /// for _ in 0..10 {
+    ///     let hits = hits.clone();
+    ///     wg.go(async move {
+    ///         hits.fetch_add(1, Ordering::Relaxed);
+    ///     });
+    /// }
+    /// wg.go(async { panic!("a panicking goroutine still counts as done") });
+    /// wg.wait().await;
+    /// assert_eq!(hits.load(Ordering::Relaxed), 10);
+    /// # }
+    /// ```
+    ///
+    /// # Go equivalent
+    ///
+    /// `wg.Go(func() { ... })`.
+    #[cfg(not(loom))]
+    #[track_caller]
+    pub fn go<F>(&self, fut: F)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.add(1);
+        let done = DoneOnDrop(self.clone());
+        // `done` lives inside the goroutine's future: a normal return, an unwinding panic and
+        // a cancellation (the future dropped unfinished) all drop it. If spawning itself panics,
+        // the future is dropped unpolled, which also drops it.
+        let _detached = gocsp_runtime::go(async move {
+            let _done = done;
+            fut.await;
+        });
+    }
+
     /// The current counter value. Only a snapshot: other tasks may change it at any moment,
     /// so use it for logging and metrics, never to decide whether to `wait`.
     ///
@@ -327,6 +378,17 @@ impl Inner {
         for waker in wakers.into_iter().flatten() {
             waker.wake();
         }
+    }
+}
+
+/// Calls `done()` on its group when dropped.
+#[cfg(not(loom))]
+struct DoneOnDrop(WaitGroup);
+
+#[cfg(not(loom))]
+impl Drop for DoneOnDrop {
+    fn drop(&mut self) {
+        self.0.done();
     }
 }
 

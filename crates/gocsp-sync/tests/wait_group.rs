@@ -304,3 +304,53 @@ fn send_sync_unpin() {
     assert_send_sync::<gocsp_sync::Wait<'static>>();
     assert_unpin::<gocsp_sync::Wait<'static>>();
 }
+
+/// `WaitGroup::go` (Go 1.25's `wg.Go`): counts the goroutine, `done` at its end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_counts_and_waits() {
+    let wg = WaitGroup::new();
+    let n = Arc::new(AtomicUsize::new(0));
+    for _ in 0..100 {
+        let n = n.clone();
+        wg.go(async move {
+            tokio::task::yield_now().await;
+            n.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    wg.wait().await;
+    assert_eq!(n.load(Ordering::SeqCst), 100);
+}
+
+/// `WaitGroup::go`: a panicking goroutine still calls `done` (no hang).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_done_even_if_it_panics() {
+    let wg = WaitGroup::new();
+    wg.go(async { panic!("boom") });
+    wg.go(async {});
+    wg.wait().await;
+    assert_eq!(wg.count(), 0);
+}
+
+/// `WaitGroup::go`: a cancelled goroutine (its runtime shut down) still calls `done`.
+#[test]
+fn go_done_even_if_cancelled() {
+    let wg = WaitGroup::new();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    rt.block_on(async { wg.go(std::future::pending::<()>()) });
+    assert_eq!(wg.count(), 1);
+    drop(rt);
+    assert_eq!(wg.count(), 0);
+    wg.wait_blocking();
+}
+
+/// `WaitGroup::go` outside a runtime panics and leaves the counter as it was.
+#[test]
+fn go_outside_runtime_restores_counter() {
+    let wg = WaitGroup::new();
+    let r = catch_unwind(AssertUnwindSafe(|| wg.go(async {})));
+    assert!(r.is_err());
+    assert_eq!(wg.count(), 0);
+}
