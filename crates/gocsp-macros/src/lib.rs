@@ -230,8 +230,5 @@ fn expand_select(input: TokenStream, mode: select::Mode) -> TokenStream {
 /// Go's `func main()`, which the runtime starts as the first goroutine.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    match main_attr::expand(args.into(), item.into()) {
-        Ok(expanded) => expanded.into(),
-        Err(error) => error.to_compile_error().into(),
-    }
+    main_attr::expand_or_error(args.into(), item.into()).into()
 }

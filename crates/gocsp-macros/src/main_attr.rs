@@ -52,8 +52,25 @@ fn parse_args(args: TokenStream) -> syn::Result<Args> {
     Ok(parsed)
 }
 
+/// Expands `#[gocsp::main(args)] item`; on a mistake, the error plus an empty stand-in for
+/// the function, so that the error is the only one reported (no "`main` function not found").
+pub(crate) fn expand_or_error(args: TokenStream, item: TokenStream) -> TokenStream {
+    match expand(args, item.clone()) {
+        Ok(expanded) => expanded,
+        Err(error) => {
+            let error = error.to_compile_error();
+            let stand_in = syn::parse2::<ItemFn>(item).ok().map(|function| {
+                let vis = &function.vis;
+                let name = &function.sig.ident;
+                quote!(#vis fn #name() {})
+            });
+            quote!(#error #stand_in)
+        }
+    }
+}
+
 /// Expands `#[gocsp::main(args)] item`, or returns the error to report.
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let args = parse_args(args)?;
     let function: ItemFn = syn::parse2(item)?;
     let sig = &function.sig;
@@ -181,6 +198,14 @@ mod tests {
             "{out}"
         );
         assert!(out.contains(". worker_threads (2)"), "{out}");
+    }
+
+    #[test]
+    fn an_error_comes_with_a_stand_in_function() {
+        let out = expand_or_error(TokenStream::new(), "fn main() {}".parse().unwrap());
+        let text = out.to_string();
+        assert!(text.contains("compile_error !"), "{text}");
+        assert!(text.ends_with("fn main () { }"), "{text}");
     }
 
     #[test]

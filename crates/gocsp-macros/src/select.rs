@@ -382,17 +382,19 @@ impl Select {
         let value = mixed("__gocsp_value");
 
         let mut prepare = Vec::new();
-        let mut case_idents = Vec::new();
+        let mut cases = Vec::new();
         let mut variants = Vec::new();
         let mut params = Vec::new();
         let mut take_arms = Vec::new();
         let mut body_arms = Vec::new();
         for (i, case) in self.cases.iter().enumerate() {
-            let arg = format_ident!("__gocsp_arg{}", i, span = Span::mixed_site());
-            let engine_case = format_ident!("__gocsp_case{}", i, span = Span::mixed_site());
             let variant = format_ident!("Case{}", i);
             let param = format_ident!("T{}", i);
-            prepare.push(case.prepare(&private, &arg, &engine_case));
+            let (engine_case, span, tokens) = case.prepare(&private, i);
+            prepare.push(tokens);
+            // Located at the case's argument: if the case cannot be a `dyn Case` the engine
+            // accepts (say a future that is not `Send`), the error points at that argument.
+            cases.push(quote_spanned!(span=> &mut #engine_case));
 
             let pattern = if i + 1 == self.cases.len() && !has_default {
                 // The engine returns only indices of cases that can fire, so the last
@@ -407,7 +409,6 @@ impl Select {
             body_arms.push(case.run(&private, &out_enum, &variant, &value));
             variants.push(quote!(#variant(#param),));
             params.push(param);
-            case_idents.push(engine_case);
         }
         if let Some(default) = &self.default {
             variants.push(quote!(Default,));
@@ -418,10 +419,6 @@ impl Select {
             });
         }
 
-        let cases: Vec<TokenStream> = case_idents
-            .iter()
-            .map(|c| quote!(&#c as &dyn #private::Case))
-            .collect();
         let wait = engine_call(&private, mode, &cases, biased, has_default);
         let generics = if params.is_empty() {
             TokenStream::new()
@@ -436,7 +433,7 @@ impl Select {
                 }
                 let #output = {
                     #(#prepare)*
-                    let #index: usize = #wait;
+                    let #index: ::core::primitive::usize = #wait;
                     let #output = match #index {
                         #(#take_arms)*
                     };
@@ -451,6 +448,9 @@ impl Select {
 }
 
 /// The call of the engine that chooses a case: `select(..).await` or `select_blocking(..)`.
+///
+/// `cases` are `&mut case` expressions, without casts: the engine's parameter type
+/// (`&mut [&mut dyn Case + ..]`) is the expected type of the array, and each one coerces.
 fn engine_call(
     private: &TokenStream,
     mode: Mode,
@@ -460,10 +460,10 @@ fn engine_call(
 ) -> TokenStream {
     match mode {
         Mode::Async => quote! {
-            #private::select(&[#(#cases),*], #biased, #has_default).await
+            #private::select(&mut [#(#cases),*], #biased, #has_default).await
         },
         Mode::Blocking => quote! {
-            #private::select_blocking(&[#(#cases),*], #biased, #has_default)
+            #private::select_blocking(&mut [#(#cases),*], #biased, #has_default)
         },
     }
 }
@@ -474,32 +474,50 @@ fn mixed(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
 }
 
+/// A span for generated tokens that stand for the user's `tokens`: located there, so errors
+/// point at them, but belonging to the expansion (mixed-site hygiene), so lints aimed at
+/// hand-written code (`unused_parens`, clippy's style lints) leave the generated code alone.
+fn generated_at(tokens: &impl Spanned) -> Span {
+    Span::mixed_site().located_at(tokens.span())
+}
+
 impl Case {
     /// Phase 1: evaluates the guard and the channel or future expression, and declares the
     /// engine case `engine_case` over them.
-    fn prepare(&self, private: &TokenStream, arg: &Ident, engine_case: &Ident) -> TokenStream {
-        let some = quote!(::core::option::Option::Some);
-        let none = quote!(::core::option::Option::None);
-        match &self.kind {
-            CaseKind::Recv { rx: channel } | CaseKind::Send { tx: channel, .. } => {
+    ///
+    /// Returns the engine case's name, the span to use for tokens about the case, and the code.
+    fn prepare(&self, private: &TokenStream, index: usize) -> (Ident, Span, TokenStream) {
+        let argument = match &self.kind {
+            CaseKind::Recv { rx: argument }
+            | CaseKind::Send { tx: argument, .. }
+            | CaseKind::Fut { fut: argument } => argument,
+        };
+        // The local holding the argument is located at it, so an error about its type
+        // ("not a channel", "not a future") points at the user's argument.
+        let span = generated_at(argument);
+        let arg = format_ident!("__gocsp_arg{}", index, span = span);
+        let engine_case = format_ident!("__gocsp_case{}", index, span = Span::mixed_site());
+        let some = quote_spanned!(span=> ::core::option::Option::Some);
+        let none = quote_spanned!(span=> ::core::option::Option::None);
+
+        let tokens = match &self.kind {
+            CaseKind::Recv { .. } | CaseKind::Send { .. } => {
                 let (case_type, convert) = match &self.kind {
                     CaseKind::Recv { .. } => (quote!(RecvCase), quote!(AsRecv::as_recv)),
                     _ => (quote!(SendCase), quote!(AsSend::as_send)),
                 };
-                // Spanned on the argument, so "not a channel" errors point at it.
-                let span = channel.span();
                 match &self.guard {
                     None => quote_spanned! {span=>
-                        let #arg = &(#channel);
-                        let #engine_case = #private::#case_type::new(#private::#convert(#arg));
+                        let #arg = &(#argument);
+                        let mut #engine_case = #private::#case_type::new(#private::#convert(#arg));
                     },
                     Some(guard) => {
                         // A false guard leaves the channel expression unevaluated, so a guard
                         // may protect it (`recv(slots[i]) if i < slots.len()`).
-                        let enabled = mixed("__gocsp_enabled");
+                        let enabled = format_ident!("__gocsp_enabled", span = span);
                         quote_spanned! {span=>
-                            let #arg = if #guard { #some(&(#channel)) } else { #none };
-                            let #engine_case = #private::#case_type::new(match #arg {
+                            let #arg = if #guard { #some(&(#argument)) } else { #none };
+                            let mut #engine_case = #private::#case_type::new(match #arg {
                                 #some(#enabled) => #private::#convert(#enabled),
                                 #none => #none,
                             });
@@ -507,24 +525,24 @@ impl Case {
                     }
                 }
             }
-            CaseKind::Fut { fut } => {
-                let span = fut.span();
+            CaseKind::Fut { .. } => {
                 let future = quote_spanned! {span=>
-                    ::core::future::IntoFuture::into_future(#fut)
+                    ::core::future::IntoFuture::into_future(#argument)
                 };
                 match &self.guard {
                     None => quote_spanned! {span=>
                         let #arg = ::core::pin::pin!(#future);
-                        let #engine_case = #private::FutCase::new(#some(#arg));
+                        let mut #engine_case = #private::FutCase::new(#some(#arg));
                     },
                     Some(guard) => quote_spanned! {span=>
                         let #arg = ::core::pin::pin!(if #guard { #some(#future) } else { #none });
-                        let #engine_case =
+                        let mut #engine_case =
                             #private::FutCase::new(::core::option::Option::as_pin_mut(#arg));
                     },
                 }
             }
-        }
+        };
+        (engine_case, span, tokens)
     }
 
     /// Phase 2: the arm of the final `match` that binds this case's result and runs its body.
@@ -541,14 +559,14 @@ impl Case {
                 // The value expression runs here, once this case has been chosen; the engine
                 // reserved a slot (or found the channel closed) and `complete_send` sends
                 // into it or hands the value back in `Err`.
-                let span = sent.span();
+                let span = generated_at(sent);
                 quote_spanned!(span=> #private::complete_send(#value, #sent))
             }
             CaseKind::Recv { .. } | CaseKind::Fut { .. } => value.to_token_stream(),
         };
         match &self.binding {
             Some(pat) => {
-                let span = pat.span();
+                let span = generated_at(pat);
                 let bind = quote_spanned!(span=> let #pat = #result;);
                 quote! {
                     #out_enum::#variant(#value) => {
@@ -731,9 +749,9 @@ mod tests {
             let text = out.to_string();
             assert!(!text.contains("unsafe"), "{text}");
             let engine = if mode == Mode::Async {
-                "select (& ["
+                "select (& mut ["
             } else {
-                "select_blocking (& ["
+                "select_blocking (& mut ["
             };
             let call = text.find(engine).unwrap();
             let value = text.find("make_value").unwrap();
@@ -752,7 +770,7 @@ mod tests {
         let out = parse("").unwrap().expand(Mode::Async).to_string();
         assert!(out.starts_with("loop"), "{out}");
         assert!(
-            out.contains("select (& [] , false , false) . await"),
+            out.contains("select (& mut [] , false , false) . await"),
             "{out}"
         );
     }

@@ -1,0 +1,2 @@
+#[gocsp::main]
+fn main() {}

@@ -1,0 +1,2 @@
+#[gocsp::main(threads = 4)]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[gocsp::main]
+async fn main(args: Vec<String>) {
+    drop(args);
+}

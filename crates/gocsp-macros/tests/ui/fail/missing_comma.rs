@@ -1,0 +1,13 @@
+use gocsp::{chan, select};
+
+async fn f() {
+    let (_tx, rx) = chan::<u32>(1);
+    select! {
+        recv(rx) -> v => drop(v)
+        default => {}
+    }
+}
+
+fn main() {
+    drop(f());
+}
