@@ -80,7 +80,7 @@ mod imp {
         unsafe fn ready(&self) -> bool;
         /// # Safety
         /// The caller holds this case's channel lock.
-        unsafe fn fire(&mut self, sig: &Arc<Signal>, case: usize, wakes: &mut Wakes) -> Fire;
+        unsafe fn fire(&mut self, sig: &mut SigSlot, case: usize, wakes: &mut Wakes) -> Fire;
         /// Ensures an entry for this case is queued. # Safety: the caller holds the lock.
         unsafe fn register(&mut self, sig: &Arc<Signal>, case: usize);
         /// Removes this case's entry, if any. # Safety: the caller holds the lock.
@@ -155,7 +155,7 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
         let st = unsafe { rx.chan.state.locked_mut() };
         st.recv_ready(rx.chan.cap)
     }
-    unsafe fn fire(&mut self, sig: &Arc<Signal>, case: usize, wakes: &mut Wakes) -> Fire {
+    unsafe fn fire(&mut self, sig: &mut SigSlot, case: usize, wakes: &mut Wakes) -> Fire {
         let Some(rx) = self.rx else {
             return Fire::NotReady;
         };
@@ -175,6 +175,7 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
         if rx.chan.cap == Cap::Zero {
             let id = st.new_id();
             if st.grant_to_lazy_sender(id, wakes) {
+                let sig = sig.get();
                 st.claimed.push(RecvWaiter {
                     id,
                     who: Who::Select {
@@ -343,7 +344,7 @@ impl<T> imp::CaseImpl for SendCase<'_, T> {
         let st = unsafe { tx.chan.state.locked_mut() };
         st.send_ready(tx.chan.cap)
     }
-    unsafe fn fire(&mut self, _sig: &Arc<Signal>, _case: usize, _wakes: &mut Wakes) -> Fire {
+    unsafe fn fire(&mut self, _sig: &mut SigSlot, _case: usize, _wakes: &mut Wakes) -> Fire {
         let Some(tx) = self.tx else {
             return Fire::NotReady;
         };
@@ -480,7 +481,7 @@ impl<F: Future> imp::CaseImpl for FutCase<'_, F> {
     unsafe fn ready(&self) -> bool {
         false
     }
-    unsafe fn fire(&mut self, _: &Arc<Signal>, _: usize, _: &mut Wakes) -> Fire {
+    unsafe fn fire(&mut self, _: &mut SigSlot, _: usize, _: &mut Wakes) -> Fire {
         Fire::NotReady
     }
     unsafe fn register(&mut self, _: &Arc<Signal>, _: usize) {}
@@ -595,7 +596,7 @@ impl<T> AsSend<T> for &Option<Sender<T>> {
 // The engine.
 
 /// Up to this many cases the engine works in fixed arrays on the stack.
-const INLINE: usize = 64;
+const INLINE: usize = 16;
 
 /// A list of case indices, inline up to `INLINE`.
 struct Indices {
@@ -636,6 +637,35 @@ impl Indices {
     }
 }
 
+/// Cases found not ready after all during one pass: a bit mask, or a vector past 64 cases.
+struct Excluded {
+    bits: u64,
+    big: Vec<bool>,
+}
+
+impl Excluded {
+    fn new(n: usize) -> Self {
+        Excluded {
+            bits: 0,
+            big: if n > 64 { vec![false; n] } else { Vec::new() },
+        }
+    }
+    fn insert(&mut self, i: usize) {
+        if self.big.is_empty() {
+            self.bits |= 1 << i;
+        } else {
+            self.big[i] = true;
+        }
+    }
+    fn contains(&self, i: usize) -> bool {
+        if self.big.is_empty() {
+            self.bits & (1 << i) != 0
+        } else {
+            self.big[i]
+        }
+    }
+}
+
 fn random_below(n: usize) -> usize {
     #[cfg(loom)]
     {
@@ -645,6 +675,16 @@ fn random_below(n: usize) -> usize {
     #[cfg(not(loom))]
     {
         fastrand::usize(..n)
+    }
+}
+
+/// A select's signal, created on first need: a select that fires at once, or takes `default`,
+/// never allocates or touches a waker.
+pub(crate) struct SigSlot(Option<Arc<Signal>>);
+
+impl SigSlot {
+    pub(crate) fn get(&mut self) -> &Arc<Signal> {
+        self.0.get_or_insert_with(new_signal)
     }
 }
 
@@ -691,7 +731,7 @@ pub struct SelectFuture<'a, D: ?Sized + Case> {
     biased: bool,
     has_default: bool,
     has_fut: bool,
-    sig: Option<Arc<Signal>>,
+    sig: SigSlot,
     /// Entries may be queued (or the signal won) on our behalf.
     registered: bool,
     done: bool,
@@ -736,7 +776,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
             biased,
             has_default,
             has_fut,
-            sig: None,
+            sig: SigSlot(None),
             registered: false,
             done: false,
             site,
@@ -757,14 +797,14 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
     fn finish(&mut self, idx: usize) -> Poll<usize> {
         self.done = true;
         self.registered = false;
-        if let Some(sig) = self.sig.take() {
+        if let Some(sig) = self.sig.0.take() {
             recycle_signal(sig);
         }
         Poll::Ready(idx)
     }
 
     /// One pass: futures first, then all channels at one instant.
-    fn pass(&mut self, cx: &mut Context<'_>, sig: &Arc<Signal>) -> PassResult {
+    fn pass(&mut self, cx: &mut Context<'_>) -> PassResult {
         let n = self.cases.len();
         if self.has_fut {
             let start = if self.biased || n == 0 {
@@ -798,7 +838,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
         }
 
         let mut wakes = Wakes::new();
-        let mut excluded = Indices::new(n);
+        let mut excluded = Excluded::new(n);
         let result = 'choose: loop {
             // Ready cases, in written order.
             let mut ready = 0usize;
@@ -829,10 +869,10 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                 pick
             };
             // SAFETY: every channel case's lock is held (taken above, released below).
-            match unsafe { self.cases[pick].fire(sig, pick, &mut wakes) } {
+            match unsafe { self.cases[pick].fire(&mut self.sig, pick, &mut wakes) } {
                 Fire::Done => break 'choose Some((pick, false)),
                 Fire::Committed => break 'choose Some((pick, true)),
-                Fire::NotReady => excluded.push((pick, 0)),
+                Fire::NotReady => excluded.insert(pick),
             }
         };
 
@@ -845,6 +885,8 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                     }
                 }
                 if committed {
+                    // Before unlocking: the sender we committed to wakes this waker.
+                    self.sig.get().set_waker(cx.waker());
                     PassResult::Committed
                 } else {
                     PassResult::Fired(i)
@@ -858,9 +900,13 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                 PassResult::Default
             }
             None => {
+                let sig = self.sig.get().clone();
+                // Register the waker before any channel can see the entries ("register,
+                // then check again": the checks above ran under the same locks).
+                sig.set_waker(cx.waker());
                 for j in 0..n {
                     // SAFETY: every channel case's lock is held.
-                    unsafe { self.cases[j].register(sig, j) };
+                    unsafe { self.cases[j].register(&sig, j) };
                 }
                 // Still under every lock: from here on channels may select us.
                 sig.store(WAITING);
@@ -881,11 +927,11 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
         out
     }
 
-    fn is_candidate(&self, i: usize, excluded: &mut Indices) -> bool {
+    fn is_candidate(&self, i: usize, excluded: &mut Excluded) -> bool {
         if !matches!(self.cases[i].kind(), Kind::Chan(_)) {
             return false;
         }
-        if excluded.as_mut_slice().iter().any(|&(x, _)| x == i) {
+        if excluded.contains(i) {
             return false;
         }
         // SAFETY: called only from `pass`, which holds every channel case's lock.
@@ -900,10 +946,10 @@ impl<'a, D: ?Sized + Case + 'a> Future for SelectFuture<'a, D> {
         let this = self.get_mut();
         assert!(!this.done, "select future polled after completion");
         let coop = std::task::ready!(coop::poll_proceed(cx));
-        let sig = this.sig.get_or_insert_with(new_signal).clone();
-        sig.set_waker(cx.waker());
 
         if this.registered {
+            let sig = this.sig.get().clone();
+            sig.set_waker(cx.waker());
             loop {
                 if let Some(i) = sig.selected() {
                     match this.cases[i].complete(&sig, i) {
@@ -929,12 +975,13 @@ impl<'a, D: ?Sized + Case + 'a> Future for SelectFuture<'a, D> {
                     Err(_) => continue,
                 }
             }
-        } else {
+            sig.take_poke();
+        } else if let Some(sig) = &this.sig.0 {
             sig.store(POLLING);
+            sig.take_poke();
         }
-        sig.take_poke();
 
-        match this.pass(cx, &sig) {
+        match this.pass(cx) {
             PassResult::Fired(i) => {
                 if this.registered {
                     this.cancel_all_except(i);
@@ -961,7 +1008,7 @@ impl<'a, D: ?Sized + Case + 'a> Drop for SelectFuture<'a, D> {
         if self.done || !self.registered {
             return;
         }
-        let Some(sig) = self.sig.take() else { return };
+        let Some(sig) = self.sig.0.take() else { return };
         let mut wakes = Wakes::new();
         loop {
             match sig.try_cancel() {
