@@ -279,8 +279,26 @@ impl<T> State<T> {
         }
     }
 
-    /// Delivers a permit's value. Never fails: a permit's send cannot.
-    pub(crate) fn fulfil(&mut self, grant: Grant, v: T, wakes: &mut Wakes) {
+    /// Delivers a permit's value. Never fails: a permit's send cannot. If every receiver is
+    /// gone the value is handed back to be dropped (outside the lock) — nobody can receive it.
+    pub(crate) fn fulfil(
+        &mut self,
+        grant: Grant,
+        v: T,
+        receivers_left: bool,
+        wakes: &mut Wakes,
+    ) -> Option<T> {
+        if !receivers_left {
+            if grant == Grant::Slot {
+                self.reserved -= 1;
+            }
+            return Some(v);
+        }
+        self.fulfil_inner(grant, v, wakes);
+        None
+    }
+
+    fn fulfil_inner(&mut self, grant: Grant, v: T, wakes: &mut Wakes) {
         match grant {
             Grant::Slot => {
                 self.reserved -= 1;
@@ -313,6 +331,9 @@ impl<T> State<T> {
                 };
                 let r = self.claimed.swap_remove(pos);
                 match r.who {
+                    // Closed meanwhile: wake it with no outcome; it finds the channel closed
+                    // (after draining what is buffered). Never queue a waiter on a closed channel.
+                    Who::Task(_) if self.closed => wakes.push(r.who),
                     Who::Task(_) => {
                         // Back to the head of the queue it was taken from, then pair it again
                         // with any sender that arrived meanwhile.
