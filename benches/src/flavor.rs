@@ -13,6 +13,8 @@ pub trait Flavor: 'static {
     const RENDEZVOUS: bool;
     /// Can the receiving side be cloned (several consumers on one channel)?
     const MPMC: bool;
+    /// Run on gocsp's runtime rather than a plain tokio one.
+    const GOCSP_RUNTIME: bool = false;
     /// The sending half.
     type Tx: Tx;
     /// The receiving half.

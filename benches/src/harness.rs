@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use crate::flavor::Flavor;
 use crate::workloads::Check;
 
 /// What one run returns: a secondary figure to print under its own name (the memory per
@@ -22,10 +23,13 @@ pub struct Entry {
     pub run: RunFn,
 }
 
-/// The runtime every async implementation runs on, built once.
+/// The runtimes the async implementations run on, built once.
 pub struct Ctx {
-    /// A multi-thread tokio runtime with `workers` worker threads.
+    /// A multi-thread tokio runtime with `workers` worker threads, for the peers.
     pub rt: tokio::runtime::Runtime,
+    /// gocsp's runtime (tokio underneath, plus the goroutine registry and the deadlock
+    /// detector) with `workers` worker threads, for gocsp: what `#[gocsp::main]` users get.
+    pub gocsp: gocsp_runtime::Runtime,
     /// Go's `GOMAXPROCS`: runtime workers, and the parallelism of the `RunParallel` ports.
     pub workers: usize,
 }
@@ -38,7 +42,36 @@ impl Ctx {
             .enable_all()
             .build()
             .expect("cannot build the tokio runtime");
-        Ctx { rt, workers }
+        let gocsp = gocsp_runtime::Runtime::builder()
+            .worker_threads(workers)
+            .build()
+            .expect("cannot build gocsp's runtime");
+        Ctx { rt, gocsp, workers }
+    }
+
+    /// [`Ctx::block`] on the runtime flavor `F` belongs to.
+    pub fn block_for<F, T, Fut>(&self, fut: Fut) -> Result<T, String>
+    where
+        F: Flavor,
+        T: Send + 'static,
+        Fut: Future<Output = Result<T, String>> + Send + 'static,
+    {
+        if F::GOCSP_RUNTIME {
+            self.block_gocsp(fut)
+        } else {
+            self.block(fut)
+        }
+    }
+
+    /// Run `fut` as a goroutine on gocsp's runtime and wait for its result.
+    pub fn block_gocsp<T, Fut>(&self, fut: Fut) -> Result<T, String>
+    where
+        T: Send + 'static,
+        Fut: Future<Output = Result<T, String>> + Send + 'static,
+    {
+        self.gocsp
+            .block_on(async move { gocsp_runtime::go(fut).await })
+            .map_err(|e| format!("driver goroutine failed: {e}"))?
     }
 
     /// Run `fut` as a task on the runtime (not on the `block_on` thread, so the driver runs

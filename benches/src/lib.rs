@@ -7,6 +7,7 @@
 
 pub mod async_select;
 pub mod flavor;
+pub mod gocsp_side;
 pub mod harness;
 pub mod threads;
 pub mod workloads;

@@ -23,6 +23,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use gocsp_benches::flavor::{AsyncChannel, Crossbeam, Flavor, Flume, Kanal, SyncFlavor, TokioMpsc};
+use gocsp_benches::gocsp_side::{self, Gocsp, GocspThreads};
 use gocsp_benches::harness::{Ctx, Entry, Reg};
 use gocsp_benches::workloads;
 use gocsp_benches::{async_select, threads};
@@ -85,36 +86,38 @@ fn async_flavor<F: Flavor>(r: &mut Reg<'_>) {
     let imp = F::NAME;
     if F::RENDEZVOUS {
         r.add("pingpong_chan0", imp, |c, n| {
-            c.block(workloads::ping_pong::<F>(n, 0))
+            c.block_for::<F, _, _>(workloads::ping_pong::<F>(n, 0))
         });
         r.add("spsc_chan0", imp, |c, n| {
-            c.block(workloads::mpmc::<F>(n, 0, 1, 1))
+            c.block_for::<F, _, _>(workloads::mpmc::<F>(n, 0, 1, 1))
         });
-        r.add("sieve_3000", imp, |c, _| c.block(workloads::sieve::<F>()));
+        r.add("sieve_3000", imp, |c, _| {
+            c.block_for::<F, _, _>(workloads::sieve::<F>())
+        });
     }
     r.add("spsc_chan1", imp, |c, n| {
-        c.block(workloads::mpmc::<F>(n, 1, 1, 1))
+        c.block_for::<F, _, _>(workloads::mpmc::<F>(n, 1, 1, 1))
     });
     r.add("spsc_chan128", imp, |c, n| {
-        c.block(workloads::mpmc::<F>(n, 128, 1, 1))
+        c.block_for::<F, _, _>(workloads::mpmc::<F>(n, 128, 1, 1))
     });
     r.add("mpsc4_chan128", imp, |c, n| {
-        c.block(workloads::mpmc::<F>(n, 128, 4, 1))
+        c.block_for::<F, _, _>(workloads::mpmc::<F>(n, 128, 4, 1))
     });
     if F::MPMC {
         r.add("mpmc4_chan128", imp, |c, n| {
-            c.block(workloads::mpmc::<F>(n, 128, 4, 4))
+            c.block_for::<F, _, _>(workloads::mpmc::<F>(n, 128, 4, 4))
         });
         r.add("worker_pool_8x1m", imp, |c, n| {
-            c.block(workloads::worker_pool::<F>(n))
+            c.block_for::<F, _, _>(workloads::worker_pool::<F>(n))
         });
         r.add("chan_sem", imp, |c, n| {
             let p = c.workers;
-            c.block(workloads::chan_sem::<F>(n, p))
+            c.block_for::<F, _, _>(workloads::chan_sem::<F>(n, p))
         });
     }
     r.add_outcome("park_1m", imp, |c, n| {
-        let mem = c.block(workloads::park::<F>(n as usize))?;
+        let mem = c.block_for::<F, _, _>(workloads::park::<F>(n as usize))?;
         Ok(Some(("park_1m_mem", mem)))
     });
 }
@@ -138,6 +141,34 @@ fn thread_flavor<S: SyncFlavor>(r: &mut Reg<'_>, imp: &'static str) {
 fn entries() -> Vec<Entry> {
     let mut v = Vec::new();
     let r = &mut Reg(&mut v);
+    async_flavor::<Gocsp>(r);
+    const G: &str = "gocsp";
+    r.add("fanin_select4", G, |c, n| {
+        c.block_gocsp(gocsp_side::fan_in_select(n))
+    });
+    r.add("select_uncontended", G, |c, n| {
+        let p = c.workers;
+        c.block_gocsp(gocsp_side::select_uncontended(n, p))
+    });
+    r.add("select_nonblock", G, |c, n| {
+        let p = c.workers;
+        c.block_gocsp(gocsp_side::select_nonblock(n, p))
+    });
+    r.add("select_prodcons", G, |c, n| {
+        let p = c.workers;
+        c.block_gocsp(gocsp_side::select_prod_cons(n, p))
+    });
+    r.add("select_sync_contended", G, |c, n| {
+        let p = c.workers;
+        c.block_gocsp(gocsp_side::select_sync_contended(n, p))
+    });
+    r.add("spawn_wg_100k", G, |c, n| {
+        c.block_gocsp(gocsp_side::spawn_wait_group(n))
+    });
+    r.add("chan_popular", G, |c, n| {
+        c.block_gocsp(gocsp_side::chan_popular(n))
+    });
+    thread_flavor::<GocspThreads>(r, GocspThreads::NAME);
     async_flavor::<TokioMpsc>(r);
     async_flavor::<AsyncChannel>(r);
     async_flavor::<Flume>(r);

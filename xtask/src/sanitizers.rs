@@ -1,0 +1,180 @@
+//! The checkers that need special builds: loom, Miri and ThreadSanitizer. Each uses its own
+//! target directory so that its flags do not invalidate the normal build.
+
+use std::process::Command;
+
+use crate::util::{self, cargo, cargo_toolchain, split_passthrough, take_opt, Result};
+
+/// Integration-test files of gocsp-channel that also run under Miri (besides its unit tests).
+/// They must keep iteration counts small under `cfg(miri)`. `--test NAME` adds more.
+const MIRI_TESTS: &[&str] = &[];
+
+/// The flags given to Miri, each with the reason it is there (as crossbeam's `ci/miri.sh`).
+const MIRIFLAGS: &[(&str, &str)] = &[
+    (
+        "-Zmiri-strict-provenance",
+        "no integer-to-pointer casts: the channel's waiter lists must keep provenance",
+    ),
+    (
+        "-Zmiri-symbolic-alignment-check",
+        "alignment must follow from the types, not from where the allocator happened to put a value",
+    ),
+];
+
+/// `cargo xtask loom [FILTER] [-- ARGS]`.
+pub(crate) fn loom(args: &[String]) -> Result {
+    let (ours, pass) = split_passthrough(args);
+    let filter = match ours.as_slice() {
+        [] => "loom".to_string(),
+        [f] => f.clone(),
+        _ => return Err("loom takes at most one test-name filter".into()),
+    };
+    let mut cmd = cargo([
+        "test",
+        "--release",
+        "--package",
+        "gocsp-channel",
+        "--package",
+        "gocsp-sync",
+        "--lib",
+    ]);
+    cmd.arg(&filter);
+    if !pass.is_empty() {
+        cmd.arg("--").args(&pass);
+    }
+    cmd.env("RUSTFLAGS", "--cfg loom")
+        .env(
+            "LOOM_MAX_PREEMPTIONS",
+            std::env::var("LOOM_MAX_PREEMPTIONS").unwrap_or_else(|_| "2".into()),
+        )
+        .env("CARGO_TARGET_DIR", util::root().join("target/loom"));
+    util::run(&mut cmd)
+}
+
+/// Is `component` installed for `toolchain`?
+fn has_component(toolchain: &str, component: &str) -> bool {
+    let out = Command::new("rustup")
+        .args(["component", "list", "--installed", "--toolchain", toolchain])
+        .output();
+    match out {
+        Ok(o) => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l.starts_with(component)),
+        Err(_) => false,
+    }
+}
+
+/// Make sure nightly has `components`, installing them with rustup when missing.
+fn ensure_nightly(components: &[&str]) -> Result {
+    let missing: Vec<&str> = components
+        .iter()
+        .copied()
+        .filter(|c| !has_component("nightly", c))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut cmd = Command::new("rustup");
+    cmd.args(["component", "add", "--toolchain", "nightly"])
+        .args(&missing);
+    util::run(&mut cmd).map_err(|e| {
+        format!("{e}\nthis task needs the nightly toolchain with {missing:?}: `rustup toolchain install nightly --component {}`", missing.join(" --component "))
+    })
+}
+
+/// `cargo xtask miri [--test NAME].. [-- ARGS]`.
+pub(crate) fn miri(args: &[String]) -> Result {
+    let (mut ours, pass) = split_passthrough(args);
+    let mut tests: Vec<String> = MIRI_TESTS.iter().map(|s| s.to_string()).collect();
+    while let Some(t) = take_opt(&mut ours, "--test")? {
+        tests.push(t);
+    }
+    if let Some(extra) = ours.first() {
+        return Err(format!("unexpected argument `{extra}`"));
+    }
+    ensure_nightly(&["miri", "rust-src"])?;
+    let flags: Vec<&str> = MIRIFLAGS.iter().map(|(f, _)| *f).collect();
+    let mut miriflags = flags.join(" ");
+    if let Ok(extra) = std::env::var("MIRIFLAGS") {
+        miriflags.push(' ');
+        miriflags.push_str(&extra);
+    }
+    for (flag, why) in MIRIFLAGS {
+        eprintln!("xtask: MIRIFLAGS {flag}: {why}");
+    }
+    let mut cmd = cargo_toolchain(
+        "nightly",
+        ["miri", "test", "--package", "gocsp-channel", "--lib"],
+    );
+    for t in &tests {
+        cmd.args(["--test", t]);
+    }
+    if !pass.is_empty() {
+        cmd.arg("--").args(&pass);
+    }
+    cmd.env("MIRIFLAGS", miriflags)
+        .env("CARGO_TARGET_DIR", util::root().join("target/miri"));
+    util::run(&mut cmd)
+}
+
+/// The host triple ThreadSanitizer is supported on here (it needs `--target` with build-std).
+const TSAN_TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// `cargo xtask san [-- ARGS]`: gocsp-channel's tests under ThreadSanitizer.
+pub(crate) fn san(args: &[String]) -> Result {
+    let (ours, pass) = split_passthrough(args);
+    if let Some(extra) = ours.first() {
+        return Err(format!("unexpected argument `{extra}`"));
+    }
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        return Err(format!(
+            "ThreadSanitizer is wired up for {TSAN_TARGET} only; this host is not one"
+        ));
+    }
+    ensure_nightly(&["rust-src"])?;
+    // Probe: does this nightly accept the sanitizer at all?
+    let probe = Command::new("rustc")
+        .args(["+nightly", "-Zsanitizer=thread", "--print", "cfg"])
+        .args(["--target", TSAN_TARGET])
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .output();
+    match probe {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            return Err(format!(
+                "this nightly does not support -Zsanitizer=thread on {TSAN_TARGET}:\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            ))
+        }
+        Err(e) => return Err(format!("could not run `rustc +nightly`: {e}")),
+    }
+    let mut cmd = cargo_toolchain(
+        "nightly",
+        [
+            "test",
+            "-Zbuild-std",
+            "--target",
+            TSAN_TARGET,
+            "--package",
+            "gocsp-channel",
+            // Doctests are left out: rustdoc would need the same flags and a second std build.
+            "--lib",
+            "--tests",
+        ],
+    );
+    if !pass.is_empty() {
+        cmd.arg("--").args(&pass);
+    }
+    // Every crate, std included (build-std), must be instrumented, or TSan reports races
+    // inside uninstrumented code that it cannot see synchronising.
+    cmd.env("RUSTFLAGS", "-Zsanitizer=thread")
+        // halt_on_error: the first race fails the run instead of scrolling past.
+        // second_deadlock_stack: more useful reports for lock-order inversions.
+        .env(
+            "TSAN_OPTIONS",
+            std::env::var("TSAN_OPTIONS")
+                .unwrap_or_else(|_| "halt_on_error=1 second_deadlock_stack=1".into()),
+        )
+        .env("CARGO_TARGET_DIR", util::root().join("target/tsan"));
+    util::run(&mut cmd)
+}
