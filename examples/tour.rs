@@ -1,2 +1,2 @@
-//! The tour.
+//! The tour (being written).
 fn main() {}
