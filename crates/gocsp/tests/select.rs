@@ -93,6 +93,56 @@ async fn random_choice_is_uniform() {
     assert!((45..=55).contains(&pct), "first case fired {first} of {N}");
 }
 
+/// Uniform choice also among cases that become ready together while the select waits: two
+/// cases on one unbuffered channel, the select parked before the peer arrives (Go's
+/// `TestPseudoRandomSend` shape, for recv and for send cases).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_choice_among_cases_ready_together_after_parking() {
+    const N: usize = 1000;
+    let (tx, rx) = chan::<u32>(0);
+    let mut first = 0;
+    for i in 0..N as u32 {
+        let parked = Arc::new(AtomicBool::new(false));
+        let r = rx.clone();
+        let h = tokio::spawn(flag_pending(
+            async move {
+                select! {
+                    recv(r) -> v => (0, v),
+                    recv(r) -> v => (1, v),
+                }
+            },
+            parked.clone(),
+        ));
+        until(&parked).await;
+        tx.send(i).await.unwrap();
+        let (case, v) = h.await.unwrap();
+        assert_eq!(v, Some(i));
+        first += case;
+    }
+    let pct = first * 100 / N;
+    assert!((40..=60).contains(&pct), "recv: the second case fired {first} of {N}");
+
+    let mut ones = 0;
+    for _ in 0..N {
+        let parked = Arc::new(AtomicBool::new(false));
+        let t = tx.clone();
+        let h = tokio::spawn(flag_pending(
+            async move {
+                select! {
+                    send(t, 1) -> r => r.unwrap(),
+                    send(t, 0) -> r => r.unwrap(),
+                }
+            },
+            parked.clone(),
+        ));
+        until(&parked).await;
+        ones += rx.recv().await.unwrap() as usize;
+        h.await.unwrap();
+    }
+    let pct = ones * 100 / N;
+    assert!((40..=60).contains(&pct), "send: the first case fired {ones} of {N}");
+}
+
 /// `biased;` tries the cases in written order.
 #[tokio::test]
 async fn biased_takes_written_order() {
