@@ -33,8 +33,8 @@
 //!
 //! # Known hole
 //!
-//! A combinator that hands its children its own waker (`FuturesUnordered`, `JoinSet` inside a
-//! goroutine, `buffer_unordered`) hides what those children wait on: a goroutine polling a
+//! A combinator that hands its children its own waker (`FuturesUnordered`, `FuturesOrdered`,
+//! `buffer_unordered`) hides what those children wait on: a goroutine polling a
 //! `FuturesUnordered` of a gocsp `recv` and a long `tokio::time::sleep` looks blocked in `recv`.
 //! Condition 3 still holds the report back while any gocsp timer or task exists, but a plain
 //! tokio timer or socket inside such a combinator is invisible. Use gocsp's `time` functions

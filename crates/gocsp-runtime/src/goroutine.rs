@@ -360,7 +360,8 @@ impl<F: Future> Future for GoFuture<F> {
 }
 
 /// A handle to a goroutine: a future resolving to its output, or to a [`GoError`] if it
-/// panicked or was cancelled. Dropping the handle detaches the goroutine (it keeps running).
+/// panicked or was cancelled. Dropping the handle detaches the goroutine (it keeps running),
+/// so `go!(f());` as a statement is Go's `go f()`: the handle is deliberately not `#[must_use]`.
 ///
 /// # Examples
 ///
@@ -385,7 +386,6 @@ impl<F: Future> Future for GoFuture<F> {
 ///
 /// Go's `go f()` returns nothing; a handle replaces the usual result channel:
 /// `done := make(chan T, 1); go func() { done <- f() }(); v := <-done`.
-#[must_use = "dropping a GoHandle detaches the goroutine; `let _ = go!(..)` says so explicitly"]
 pub struct GoHandle<T> {
     join: JoinHandle<Result<T, Caught>>,
     id: u64,

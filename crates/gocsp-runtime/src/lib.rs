@@ -49,8 +49,11 @@
 //! Not detected (it stays quiet): goroutines blocked while a blocking-pool thread lingers
 //! (tokio keeps idle ones 10 s), while a plain task or OS thread exists (even one that is stuck
 //! itself), `select`s whose engine keeps more than one waker clone. A known hole: combinators
-//! that give children their own waker (`FuturesUnordered`, `JoinSet`, `buffer_unordered`) hide a
-//! plain tokio timer or socket their children wait on next to a gocsp operation.
+//! that give children their own waker (`FuturesUnordered`, `FuturesOrdered`, `join_all` of many
+//! futures, `buffer_unordered`) hide a plain tokio timer or socket their children wait on next
+//! to a gocsp operation; gocsp's own timers are tasks and are always seen.
+//!
+//! In a runtime you built yourself, wrap your main future in [`detect_deadlocks`].
 //!
 //! # Tracing
 //!
@@ -73,10 +76,10 @@ pub mod trace;
 pub use dump::{dump, num_goroutine, print_dump, Dump, Goroutine, State};
 pub use gocsp_channel::hook::Op;
 pub use goroutine::{
-    current_id, go, go_blocking, go_blocking_named, go_named, spawn, yield_now, GoError,
-    GoHandle, Panic,
+    current_id, go, go_blocking, go_blocking_named, go_named, spawn, yield_now, GoError, GoHandle,
+    Panic,
 };
-pub use runtime::{run, Builder, Deadlock, Runtime, SigQuit};
+pub use runtime::{detect_deadlocks, run, Builder, Deadlock, DetectDeadlocks, Runtime, SigQuit};
 
 /// Starts a goroutine: `go!(future)` or `go!(name = expr, future)`, returning its
 /// [`GoHandle`]. The name is any `impl Into<String>` (a literal or a `format!`).

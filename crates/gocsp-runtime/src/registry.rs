@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 use std::task::{Wake, Waker};
 
-use gocsp_channel::hook::{self, Op, Observer};
+use gocsp_channel::hook::{self, Observer, Op};
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
@@ -115,9 +115,7 @@ impl Info {
             Some((op, site)) => {
                 let mut b = self.blocked.lock();
                 let keep_since = match &*b {
-                    Some(prev) => {
-                        !progressed && prev.op == op && std::ptr::eq(prev.site, site)
-                    }
+                    Some(prev) => !progressed && prev.op == op && std::ptr::eq(prev.site, site),
                     None => false,
                 };
                 let since = match (&*b, keep_since) {

@@ -415,3 +415,87 @@ pub fn run<F: Future>(fut: F) -> F::Output {
     rt.rt.shutdown_background();
     out
 }
+
+pin_project_lite::pin_project! {
+    /// Future of [`detect_deadlocks`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct DetectDeadlocks<F: Future> {
+        #[pin]
+        main: GoFuture<F>,
+        policy: Deadlock,
+        detector: Option<deadlock::Detector>,
+        started: bool,
+    }
+}
+
+impl<F: Future> std::fmt::Debug for DetectDeadlocks<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DetectDeadlocks")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: Future> Future for DetectDeadlocks<F> {
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        if !*this.started {
+            *this.started = true;
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                *this.detector =
+                    deadlock::start(handle, *this.policy, Arc::downgrade(this.main.info()));
+            }
+        }
+        match this.main.poll(cx) {
+            std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Ready(out) => {
+                this.detector.take();
+                match out {
+                    Ok(v) => std::task::Poll::Ready(v),
+                    Err(caught) => std::panic::resume_unwind(caught.payload),
+                }
+            }
+        }
+    }
+}
+
+/// Runs `fut` as the main goroutine (named `main`) with the deadlock detector watching, on a
+/// tokio runtime you built yourself (`#[tokio::main]`): gocsp's own [`run`] / [`Runtime`] do
+/// this already. Await it from the future your runtime's `block_on` runs (the body of
+/// `#[tokio::main]`); the detector then follows the rules in the crate docs, with that runtime's
+/// worker threads. Awaited from inside a spawned task, it never fires (the task is not a
+/// goroutine).
+///
+/// # Examples
+///
+/// ```
+/// use gocsp_runtime::{detect_deadlocks, Deadlock};
+/// let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+/// let v = rt.block_on(detect_deadlocks(Deadlock::Exit, async {
+///     gocsp_runtime::go!(async { 1 }).await.unwrap()
+/// }));
+/// assert_eq!(v, 1);
+/// ```
+///
+/// # Panics
+///
+/// If `fut` panics (the panic is resumed), or under [`Deadlock::Panic`] on a deadlock.
+///
+/// # Cancel safety
+///
+/// Dropping it drops `fut` and stops the detector.
+#[track_caller]
+pub fn detect_deadlocks<F: Future>(policy: Deadlock, fut: F) -> DetectDeadlocks<F> {
+    let info = Info::new(Kind::Main, Some(Arc::from("main")), Location::caller());
+    DetectDeadlocks {
+        main: GoFuture::new(fut, info),
+        policy,
+        detector: None,
+        started: false,
+    }
+}

@@ -426,7 +426,10 @@ impl Ticker {
     ///
     /// If `d` is zero.
     pub fn reset(&mut self, d: Duration) {
-        assert!(!d.is_zero(), "gocsp: non-positive interval for Ticker::reset");
+        assert!(
+            !d.is_zero(),
+            "gocsp: non-positive interval for Ticker::reset"
+        );
         let (_, generation) = self.shared.disarm(true);
         if let Some(task) = self.task.take() {
             task.abort();

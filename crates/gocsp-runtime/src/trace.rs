@@ -100,7 +100,9 @@ pub(crate) fn install_from_env() -> Option<ProfileGuard> {
         match part {
             "fmt" => want_fmt = true,
             "profile" => want_profile = true,
-            other => eprintln!("gocsp: GOCSP_TRACE: unknown layer {other:?} (expected fmt, profile)"),
+            other => {
+                eprintln!("gocsp: GOCSP_TRACE: unknown layer {other:?} (expected fmt, profile)")
+            }
         }
     }
     let fmt = want_fmt.then(|| {
@@ -117,7 +119,11 @@ pub(crate) fn install_from_env() -> Option<ProfileGuard> {
     if !want_fmt && !want_profile {
         return None;
     }
-    match tracing_subscriber::registry().with(fmt).with(layer).try_init() {
+    match tracing_subscriber::registry()
+        .with(fmt)
+        .with(layer)
+        .try_init()
+    {
         Ok(()) => guard,
         Err(_) => {
             eprintln!("gocsp: GOCSP_TRACE ignored: a global tracing subscriber is already set");
@@ -361,7 +367,11 @@ impl ProfileGuard {
                         count,
                     })
                     .collect();
-                sites.sort_by(|a, b| b.blocked.cmp(&a.blocked).then(a.site.line().cmp(&b.site.line())));
+                sites.sort_by(|a, b| {
+                    b.blocked
+                        .cmp(&a.blocked)
+                        .then(a.site.line().cmp(&b.site.line()))
+                });
                 GroupProfile {
                     blocked: sites
                         .iter()
@@ -487,7 +497,7 @@ impl Profile {
             .iter()
             .flat_map(|g| g.sites.iter().map(move |s| (g.name.as_str(), s)))
             .collect();
-        all.sort_by(|a, b| b.1.blocked.cmp(&a.1.blocked));
+        all.sort_by_key(|s| std::cmp::Reverse(s.1.blocked));
         all.truncate(n);
         all
     }
@@ -499,7 +509,8 @@ fn dur(d: Duration) -> String {
 
 impl fmt::Display for Profile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::from("gocsp profile (per goroutine name; times summed over the group)\n");
+        let mut out =
+            String::from("gocsp profile (per goroutine name; times summed over the group)\n");
         let width = self
             .groups
             .iter()

@@ -71,10 +71,19 @@ fn scenarios() -> Vec<Scenario> {
             deadlock_policy_panic,
             Expect::Status(0, &["caught: all goroutines are asleep - deadlock!"]),
         ),
+        (
+            "foreign_runtime_deadlock",
+            foreign_runtime_deadlock,
+            Expect::Deadlock(&["[chan receive]:\nmain\n"]),
+        ),
         // Programs that look idle but are not.
         ("timer_in_flight", timer_in_flight, Expect::Ok),
         ("gocsp_sleep", gocsp_sleep, Expect::Ok),
-        ("stopped_and_reset_timer", stopped_and_reset_timer, Expect::Ok),
+        (
+            "stopped_and_reset_timer",
+            stopped_and_reset_timer,
+            Expect::Ok,
+        ),
         ("ticker", ticker, Expect::Ok),
         ("os_thread_sender", os_thread_sender, Expect::Ok),
         ("raw_tokio_task", raw_tokio_task, Expect::Ok),
@@ -86,19 +95,31 @@ fn scenarios() -> Vec<Scenario> {
             Expect::Ok,
         ),
         ("tcp_accept_loop", tcp_accept_loop, Expect::Ok),
+        ("foreign_runtime_timer", foreign_runtime_timer, Expect::Ok),
+        ("gomaxprocs", gomaxprocs, Expect::Ok),
         // Panic policy and SIGQUIT.
         (
             "panic_abort",
             panic_abort,
             Expect::Status(
                 2,
-                &["panic: boom\n\ngoroutine ", " [running]:\ncrasher\n", "created by go!"],
+                &[
+                    "panic: boom\n\ngoroutine ",
+                    " [running]:\ncrasher\n",
+                    "created by go!",
+                ],
             ),
         ),
         (
             "panic_log_returns_err",
             panic_log_returns_err,
-            Expect::Status(0, &["goroutine 2 panicked: boom", "handle: panic: boom (goroutine 2 \"crasher\""]),
+            Expect::Status(
+                0,
+                &[
+                    "goroutine 2 panicked: boom",
+                    "handle: panic: boom (goroutine 2 \"crasher\"",
+                ],
+            ),
         ),
         (
             "sigquit_dumps_and_exits",
@@ -128,12 +149,12 @@ fn two_goroutines_wait_for_each_other() {
         let (b_tx, b_rx) = chan::<()>(0);
         let (done_tx, done_rx) = chan::<()>(0);
         let d1 = done_tx.clone();
-        let _ = gocsp_runtime::go_named("ping", async move {
+        gocsp_runtime::go_named("ping", async move {
             let _ = a_rx.recv().await;
             let _ = b_tx.send(()).await;
             let _ = d1.send(()).await;
         });
-        let _ = gocsp_runtime::go_named("pong", async move {
+        gocsp_runtime::go_named("pong", async move {
             let _ = b_rx.recv().await;
             let _ = a_tx.send(()).await;
             let _ = done_tx.send(()).await;
@@ -198,7 +219,50 @@ fn deadlock_policy_panic() {
     eprintln!("caught: {msg}");
 }
 
+/// A service's own tokio runtime, with the detector enabled explicitly.
+fn foreign_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn foreign_runtime_deadlock() {
+    foreign_runtime().block_on(gocsp_runtime::detect_deadlocks(Deadlock::Exit, async {
+        let (_tx, rx) = chan::<u32>(0);
+        go(async move { rx.recv().await });
+        let (_tx2, rx2) = chan::<u32>(0);
+        rx2.recv().await;
+    }));
+}
+
 // ---- look idle, but are not ----
+
+fn foreign_runtime_timer() {
+    foreign_runtime().block_on(gocsp_runtime::detect_deadlocks(Deadlock::Exit, async {
+        let (tx, rx) = chan::<u32>(0);
+        go(async move {
+            tokio::time::sleep(UNBLOCK_AFTER).await;
+            tx.send(1).await.unwrap();
+        });
+        assert_eq!(rx.recv().await, Some(1));
+    }));
+}
+
+/// The harness runs every scenario with `GOMAXPROCS=3`.
+fn gomaxprocs() {
+    assert_eq!(Runtime::new().unwrap().worker_threads(), 3);
+    assert_eq!(
+        Runtime::builder()
+            .worker_threads(1)
+            .build()
+            .unwrap()
+            .worker_threads(),
+        1,
+        "an explicit count wins over GOMAXPROCS"
+    );
+}
 
 fn timer_in_flight() {
     program(async {
@@ -209,7 +273,7 @@ fn timer_in_flight() {
 fn gocsp_sleep() {
     program(async {
         let (tx, rx) = chan::<()>(0);
-        let _ = go(async move {
+        go(async move {
             time::sleep(UNBLOCK_AFTER).await;
             tx.send(()).await.unwrap();
         });
@@ -271,7 +335,7 @@ fn spawn_blocking_job() {
 fn go_blocking_job() {
     program(async {
         let (tx, rx) = chan::<u32>(0);
-        let _ = go_blocking(move || {
+        go_blocking(move || {
             std::thread::sleep(UNBLOCK_AFTER);
             tx.send_blocking(7).unwrap();
         });
@@ -283,7 +347,7 @@ fn tokio_select_with_plain_sleep() {
     program(async {
         let (_never_tx, never_rx) = chan::<u32>(0);
         let (done_tx, done_rx) = chan::<()>(0);
-        let _ = go(async move {
+        go(async move {
             tokio::select! {
                 _ = never_rx.recv() => unreachable!(),
                 _ = tokio::time::sleep(UNBLOCK_AFTER) => {}
@@ -300,7 +364,7 @@ fn tcp_accept_loop() {
         let port = listener.local_addr().unwrap().port();
         let (done_tx, done_rx) = chan::<()>(0);
         let (_never_tx, never_rx) = chan::<()>(0);
-        let _ = gocsp_runtime::go_named("acceptor", async move {
+        gocsp_runtime::go_named("acceptor", async move {
             // Blocked in a gocsp receive AND waiting for I/O: the socket's waker keeps it alive.
             tokio::select! {
                 r = listener.accept() => { r.unwrap(); }
@@ -348,7 +412,7 @@ fn panic_log_returns_err() {
 fn sigquit_dumps_and_exits() {
     program(async {
         let (_tx, rx) = chan::<()>(0);
-        let _ = gocsp_runtime::go_named("sleeper", async move { rx.recv().await });
+        gocsp_runtime::go_named("sleeper", async move { rx.recv().await });
         gocsp_runtime::yield_now().await;
         let status = Command::new("kill")
             .arg("-QUIT")
@@ -383,6 +447,7 @@ fn main() {
         .map(|(name, _, expect)| {
             let child = Command::new(&exe)
                 .env("GOCSP_SCENARIO", name)
+                .env("GOMAXPROCS", "3")
                 .env_remove("GOCSP_TRACE")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())

@@ -59,7 +59,9 @@ async fn panics_surface_as_errors_with_identity() {
     assert_eq!(err.id(), id);
     let text = err.to_string();
     assert!(
-        text.starts_with(&format!("panic: boom 7 (goroutine {id} \"crasher\", created at ")),
+        text.starts_with(&format!(
+            "panic: boom 7 (goroutine {id} \"crasher\", created at "
+        )),
         "{text}"
     );
     let boxed: Box<dyn std::error::Error> = Box::new(err);
@@ -80,7 +82,9 @@ async fn abort_gives_cancelled() {
     assert!(err.is_cancelled());
     assert_eq!(err.id(), id);
     assert_eq!(err.name(), Some("forever"));
-    assert!(err.to_string().starts_with(&format!("goroutine {id} \"forever\" cancelled")));
+    assert!(err
+        .to_string()
+        .starts_with(&format!("goroutine {id} \"forever\" cancelled")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,12 +99,15 @@ async fn dropping_the_handle_detaches() {
 #[test]
 fn outside_a_runtime_the_panic_says_what_to_do() {
     let res = std::panic::catch_unwind(|| {
-        let _ = go(async {});
+        go(async {});
     });
     let payload = res.unwrap_err();
     let msg = payload.downcast_ref::<String>().unwrap();
     assert!(msg.contains("outside a Tokio runtime"), "{msg}");
-    assert!(msg.contains("#[gocsp::main]") && msg.contains("gocsp::run"), "{msg}");
+    assert!(
+        msg.contains("#[gocsp::main]") && msg.contains("gocsp::run"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -124,7 +131,9 @@ fn works_in_a_plain_tokio_runtime() {
 async fn current_id_and_parent() {
     let outer = go!(async {
         let me = gocsp_runtime::current_id().unwrap();
-        let inner = go!(name = "child", async { gocsp_runtime::current_id().unwrap() });
+        let inner = go!(name = "child", async {
+            gocsp_runtime::current_id().unwrap()
+        });
         let inner_id = inner.id();
         let dump = gocsp_runtime::dump();
         let parent = dump.get(inner_id).map(|g| g.parent);

@@ -55,7 +55,11 @@ async fn profile_counts_blocked_time_per_site() {
     let s = p.group("sleeper").unwrap();
     assert_eq!((s.spawned, s.peak_live), (2, 2));
     assert_eq!(s.idle, 8 * SEC);
-    assert_eq!(s.blocked, Duration::ZERO, "a tokio sleep is not a channel wait");
+    assert_eq!(
+        s.blocked,
+        Duration::ZERO,
+        "a tokio sleep is not a channel wait"
+    );
 
     let top = p.top_sites(1);
     assert_eq!(top[0].0, "waiter");
@@ -91,7 +95,11 @@ async fn profile_counts_live_goroutines_and_gocsp_sleep() {
     assert_eq!(n.idle, 5 * SEC);
     assert_eq!(n.sites[0].op, Op::Sleep);
     assert_eq!(n.sites[0].blocked, 5 * SEC);
-    assert_eq!(n.blocked, Duration::ZERO, "sleep is listed but is not a channel wait");
+    assert_eq!(
+        n.blocked,
+        Duration::ZERO,
+        "sleep is listed but is not a channel wait"
+    );
     stuck.abort();
 }
 
