@@ -427,5 +427,8 @@ async fn cooperative_budget_does_not_starve_neighbours() {
             seen_at = Some(i);
         }
     }
-    assert!(seen_at.is_some(), "the other task never ran during the loop");
+    assert!(
+        seen_at.is_some(),
+        "the other task never ran during the loop"
+    );
 }
