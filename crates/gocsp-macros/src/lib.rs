@@ -6,9 +6,8 @@
 //! must also make it reachable as `gocsp` (`extern crate my_gocsp as gocsp;`) for `select!`;
 //! `#[gocsp::main(crate = my_gocsp)]` takes the path as an argument instead.
 //!
-//! The examples below are marked `ignore` because a proc-macro crate cannot depend on the
-//! facade its expansions name in its own doctests; the facade re-exports these macros with
-//! the same documentation, where the examples run.
+//! The examples are written as a user of the facade writes them; they run here through this
+//! crate's dev-dependency on `gocsp`.
 //!
 //! [gocsp]: https://docs.rs/gocsp
 #![forbid(unsafe_code)]
@@ -44,8 +43,14 @@ mod select;
 ///
 /// - **Exactly one case fires.** A `recv` case that fires took one value; every other case
 ///   took nothing and sent nothing.
-/// - **Random choice.** When several cases are ready, one is chosen uniformly at random,
-///   as in Go. After `biased;` they are tried in written order instead.
+/// - **Random choice.** When several channel cases are ready, one is chosen uniformly at
+///   random, as in Go. After `biased;` the first ready one in written order is chosen instead.
+///   `fut` cases are polled before the channels are looked at (from a random starting point,
+///   or in written order after `biased;`), so a `fut` case whose future is ready fires even if
+///   a channel case is ready too.
+/// - **`Send`.** The cases of an async `select!` must be `Send` (channel element types and
+///   `fut` futures), so that the `select!` future is `Send` and can run in a goroutine;
+///   `select_blocking!` has no such requirement.
 /// - **Lazy send values.** A `send` case's value expression is evaluated only if that case
 ///   fires, after the select has chosen it: the value of a case that did not fire is never
 ///   built, so nothing is lost. A closed channel makes a `send` case ready with
@@ -84,7 +89,7 @@ mod select;
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// use std::time::Duration;
 /// use gocsp::{chan, select, time::after};
 ///
@@ -111,7 +116,7 @@ mod select;
 ///
 /// Go's nil channel, a guard, and reassigning a channel in a body:
 ///
-/// ```ignore
+/// ```
 /// use gocsp::{chan, select, Receiver};
 ///
 /// # gocsp::run(async {
@@ -162,7 +167,7 @@ pub fn select(input: TokenStream) -> TokenStream {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// use gocsp::{chan, select_blocking};
 ///
 /// let (tx, rx) = chan::<&str>(0);
@@ -208,7 +213,7 @@ fn expand_select(input: TokenStream, mode: select::Mode) -> TokenStream {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// #[gocsp::main]
 /// async fn main() -> Result<(), Box<dyn std::error::Error>> {
 ///     let (tx, rx) = gocsp::chan::<u32>(1);
@@ -218,7 +223,7 @@ fn expand_select(input: TokenStream, mode: select::Mode) -> TokenStream {
 /// }
 /// ```
 ///
-/// ```ignore
+/// ```
 /// #[gocsp::main(worker_threads = 2)]
 /// async fn main() {
 ///     println!("two workers");
