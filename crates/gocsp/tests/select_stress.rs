@@ -1,0 +1,219 @@
+//! Stress: tasks racing `select!`s with mixed send and recv cases over shared channels of
+//! capacities 0, 1 and 16, with select futures dropped at random points, and numbered
+//! values whose every fate is accounted for: each value built is received exactly once or
+//! handed back to its sender exactly once, and dropped exactly once.
+
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::future::Either;
+use gocsp::{chan, select, Receiver, Sender};
+
+/// Tasks racing over the channels.
+const TASKS: usize = 6;
+/// Selects per task.
+const ROUNDS: usize = 40_000;
+/// Upper bound on values built: every select builds at most one.
+const MAX_VALUES: usize = TASKS * ROUNDS;
+
+/// A small xorshift generator: the test needs cheap randomness, not a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Per value id: how often it was received, handed back, and dropped.
+struct Ledger {
+    next_id: AtomicUsize,
+    received: Vec<AtomicU8>,
+    returned: Vec<AtomicU8>,
+    dropped: Vec<AtomicU8>,
+}
+
+impl Ledger {
+    fn new() -> Arc<Self> {
+        let counters = || (0..MAX_VALUES).map(|_| AtomicU8::new(0)).collect();
+        Arc::new(Ledger {
+            next_id: AtomicUsize::new(0),
+            received: counters(),
+            returned: counters(),
+            dropped: counters(),
+        })
+    }
+
+    /// Builds the next numbered value: called only from a send case's value expression,
+    /// i.e. only when that case fired.
+    fn make(self: &Arc<Self>) -> Value {
+        let id = self.next_id.fetch_add(1, SeqCst);
+        Value {
+            id,
+            ledger: self.clone(),
+        }
+    }
+}
+
+/// A numbered value that records its drop.
+struct Value {
+    id: usize,
+    ledger: Arc<Ledger>,
+}
+
+impl Drop for Value {
+    fn drop(&mut self) {
+        self.ledger.dropped[self.id].fetch_add(1, SeqCst);
+    }
+}
+
+/// Ready after `n` polls, waking itself in between: a select raced against it is dropped
+/// after a random number of polls.
+struct Countdown(u64);
+
+impl Future for Countdown {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 == 0 {
+            return Poll::Ready(());
+        }
+        self.0 -= 1;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// What one select did.
+enum Outcome {
+    Received(Option<Value>),
+    Sent(Result<(), gocsp::SendError<Value>>),
+}
+
+async fn worker(
+    seed: u64,
+    txs: [Sender<Value>; 3],
+    rxs: [Receiver<Value>; 3],
+    ledger: Arc<Ledger>,
+    closer: bool,
+) -> usize {
+    let mut rng = Rng::new(seed);
+    let mut dropped_selects = 0;
+    for round in 0..ROUNDS {
+        if closer && round == ROUNDS * 3 / 4 {
+            // Three quarters in, the capacity-1 channel closes: sends on it then hand values back,
+            // receives drain it and then see `None`.
+            txs[1].close();
+        }
+        // A random subset of one to three cases: each channel as recv, send, or both. Few
+        // cases make the select wait often, which is where drops matter.
+        let mut mask = 0;
+        for _ in 0..=rng.below(3) {
+            mask |= 1 << rng.below(6);
+        }
+        let en = |bit: u64| mask & (1 << bit) != 0;
+        let sel = async {
+            select! {
+                recv(rxs[0]) -> v if en(0) => Outcome::Received(v),
+                recv(rxs[1]) -> v if en(1) => Outcome::Received(v),
+                recv(rxs[2]) -> v if en(2) => Outcome::Received(v),
+                send(txs[0], ledger.make()) -> r if en(3) => Outcome::Sent(r),
+                send(txs[1], ledger.make()) -> r if en(4) => Outcome::Sent(r),
+                send(txs[2], ledger.make()) -> r if en(5) => Outcome::Sent(r),
+            }
+        };
+        // No select waits unbounded: once the other tasks are done, nobody may ever make
+        // this one's cases ready.
+        let out = match rng.below(4) {
+            0 => tokio::time::timeout(Duration::from_millis(2), sel)
+                .await
+                .ok(),
+            1 => tokio::time::timeout(Duration::from_micros(rng.below(200)), sel)
+                .await
+                .ok(),
+            _ => match futures::future::select(pin!(sel), pin!(Countdown(rng.below(6)))).await {
+                Either::Left((out, _)) => Some(out),
+                Either::Right(_) => None,
+            },
+        };
+        match out {
+            Some(Outcome::Received(Some(v))) => {
+                ledger.received[v.id].fetch_add(1, SeqCst);
+            }
+            Some(Outcome::Received(None)) => {}
+            Some(Outcome::Sent(Ok(()))) => {}
+            Some(Outcome::Sent(Err(e))) => {
+                let v = e.into_inner();
+                ledger.returned[v.id].fetch_add(1, SeqCst);
+            }
+            None => dropped_selects += 1,
+        }
+    }
+    dropped_selects
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_selects_with_drops_account_for_every_value() {
+    let ledger = Ledger::new();
+    let (t0, r0) = chan::<Value>(0);
+    let (t1, r1) = chan::<Value>(1);
+    let (t16, r16) = chan::<Value>(16);
+    let mut handles = Vec::new();
+    for k in 0..TASKS {
+        let txs = [t0.clone(), t1.clone(), t16.clone()];
+        let rxs = [r0.clone(), r1.clone(), r16.clone()];
+        handles.push(tokio::spawn(worker(
+            k as u64 + 1,
+            txs,
+            rxs,
+            ledger.clone(),
+            k == 0,
+        )));
+    }
+    let mut dropped_selects = 0;
+    for h in handles {
+        dropped_selects += h.await.unwrap();
+    }
+    assert!(dropped_selects > 0, "no select future was dropped");
+
+    // Drain what is left: buffered values, and on chan(0) a value handed to a receiver
+    // whose select was then dropped (it waits for the next receiver).
+    for tx in [&t0, &t1, &t16] {
+        tx.close();
+    }
+    for rx in [&r0, &r1, &r16] {
+        while let Some(v) = rx.recv().await {
+            ledger.received[v.id].fetch_add(1, SeqCst);
+        }
+    }
+
+    let built = ledger.next_id.load(SeqCst);
+    assert!(built > 0);
+    let mut received = 0;
+    let mut returned = 0;
+    for id in 0..built {
+        let r = ledger.received[id].load(SeqCst);
+        let b = ledger.returned[id].load(SeqCst);
+        let d = ledger.dropped[id].load(SeqCst);
+        assert_eq!(
+            r + b,
+            1,
+            "value {id}: received {r} times, handed back {b} times"
+        );
+        assert_eq!(d, 1, "value {id}: dropped {d} times");
+        received += usize::from(r);
+        returned += usize::from(b);
+    }
+    eprintln!("{built} values: {received} received, {returned} handed back; {dropped_selects} selects dropped");
+    assert!(returned > 0, "no send hit the closed channel");
+    assert_eq!(received + returned, built);
+}
