@@ -204,6 +204,12 @@ fn parse_case(input: ParseStream<'_>) -> syn::Result<Case> {
         // Point at the unknown word together with its arguments, if it has any.
         let unknown: proc_macro2::TokenTree = input.parse()?;
         let found = unknown.to_string();
+        if found == "biased" {
+            return Err(syn::Error::new_spanned(
+                unknown,
+                "`biased` needs a semicolon and must come first: `select! { biased; ... }`",
+            ));
+        }
         let arguments = if input.peek(syn::token::Paren) {
             Some(input.parse::<proc_macro2::Group>()?)
         } else {
@@ -664,9 +670,9 @@ mod tests {
 
     #[test]
     fn biased_is_a_name_unless_followed_by_a_semicolon() {
-        // `biased` without `;` is not the keyword, so it is an unknown case.
+        // `biased` without `;` is not the keyword; the error says how to write it.
         let e = error("biased recv(a) => ()");
-        assert!(e.contains("unknown `select!` case `biased`"), "{e}");
+        assert!(e.contains("`biased` needs a semicolon"), "{e}");
     }
 
     #[test]
