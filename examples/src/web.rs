@@ -243,14 +243,21 @@ async fn search(State(state): State<Arc<AppState>>, raw: RawQuery) -> (StatusCod
 
     let mut answers: Vec<Option<String>> = vec![None; BACKENDS.len()];
     for got in 0..BACKENDS.len() {
-        select! {
-            recv(results) -> r => match r {
-                Some((i, answer)) => answers[i] = Some(answer),
-                None => unreachable!("a backend that is not cancelled always answers"),
-            },
-            recv(ctx.done()) => {
-                let body = format!("{}: {got} of {} backends answered within {timeout:?}\n",
-                    ctx.err().expect("done"), BACKENDS.len());
+        // `None` from `results` also means the deadline: the channel closes when the last
+        // backend has stopped, and backends only stop early once `ctx` is done.
+        let answer = select! {
+            recv(results) -> r => r,
+            recv(ctx.done()) => None,
+        };
+        match answer {
+            Some((i, a)) => answers[i] = Some(a),
+            None => {
+                let body = format!(
+                    "{}: {got} of {} backends answered within {timeout:?}\n",
+                    ctx.err()
+                        .unwrap_or(gocsp::sync::ContextError::DeadlineExceeded),
+                    BACKENDS.len()
+                );
                 return req.answer(StatusCode::GATEWAY_TIMEOUT, body);
             }
         }
