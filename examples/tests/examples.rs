@@ -1,0 +1,205 @@
+//! Runs the logic of every quick example (the same code `cargo run --example <name>` runs) and
+//! checks what it prints, so that no example rots. `web_server` has its own test file.
+
+use std::time::Duration;
+
+use gocsp_examples::transactions::{self, secret, Reason, Transaction};
+use gocsp_examples::{
+    concurrency_vs_parallelism, fan_in_fan_out, hello_goroutine, pipeline, prime_sieve, rate_limit,
+    sleep_is_not_sync, timeouts, worker_pool, Out,
+};
+
+/// The first `n` primes by trial division: an oracle independent of the sieve.
+fn primes_by_trial_division(n: usize) -> Vec<u64> {
+    (2u64..)
+        .filter(|&k| (2..k).take_while(|d| d * d <= k).all(|d| k % d != 0))
+        .take(n)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_goroutine_prints_every_greeting() {
+    let out = Out::capture();
+    let greetings = hello_goroutine::run(&out).await;
+    assert!(out.contains("Hello from main function"));
+    assert!(out.contains("Hello from goroutine"));
+    assert_eq!(greetings.len(), 5);
+    let mut ids: Vec<&str> = greetings
+        .iter()
+        .map(|g| g.rsplit(' ').next().unwrap())
+        .collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "five different goroutine ids: {greetings:?}");
+    for (i, g) in greetings.iter().enumerate() {
+        assert!(
+            g.starts_with(&format!("hello from greeter-{}", i + 1)),
+            "{g}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sleep_is_not_sync_wait_group_never_loses_output() {
+    let out = Out::capture();
+    let (slept, waited) = sleep_is_not_sync::run(&out).await;
+    assert!(slept <= 10);
+    assert_eq!(waited, 10);
+    for round in 0..50 {
+        let seen = sleep_is_not_sync::with_wait_group(&Out::capture(), 10).await;
+        assert_eq!(
+            seen, 10,
+            "round {round}: wg.wait() returned before every goroutine printed"
+        );
+    }
+}
+
+#[test]
+fn concurrency_vs_parallelism_interleaves_and_computes_the_same_on_any_worker_count() {
+    let out = Out::capture();
+    let report = concurrency_vs_parallelism::run_with(&out, 2, 20_000);
+    let a: Vec<&String> = report
+        .interleaved
+        .iter()
+        .filter(|l| l.starts_with("Task A"))
+        .collect();
+    let b: Vec<&String> = report
+        .interleaved
+        .iter()
+        .filter(|l| l.starts_with("Task B"))
+        .collect();
+    assert_eq!(a, ["Task A: 1", "Task A: 2", "Task A: 3"]);
+    assert_eq!(b, ["Task B: 1", "Task B: 2", "Task B: 3"]);
+    assert_eq!(report.checksum, 2262, "there are 2262 primes below 20000");
+    assert_eq!(report.workers, 2);
+    assert!(out.lines().iter().any(|l| l.starts_with("speed-up: ")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_pool_doubles_every_job() {
+    let out = Out::capture();
+    let results = worker_pool::run_with(&out, Duration::from_millis(5)).await;
+    assert_eq!(results, [2, 4, 6, 8, 10]);
+    for j in 1..=5 {
+        let started = format!("started  job {j}");
+        assert_eq!(
+            out.lines().iter().filter(|l| l.ends_with(&started)).count(),
+            1
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipeline_squares_and_stops_on_cancel() {
+    let out = Out::capture();
+    let report = pipeline::run_with(&out, 5).await;
+    assert_eq!(report.squares, [1, 4, 9, 16, 25]);
+    assert_eq!(report.taken, [1, 16, 81, 256, 625]);
+    assert_eq!(report.reason, "context canceled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_in_fan_out_loses_nothing() {
+    let out = Out::capture();
+    let report = fan_in_fan_out::run_with(&out, 100, 4).await;
+    assert_eq!(report.sum, 338_350);
+    assert_eq!(report.per_worker.len(), 4);
+    assert_eq!(report.per_worker.iter().sum::<usize>(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prime_sieve_finds_the_first_100_primes() {
+    let out = Out::capture();
+    let found = prime_sieve::run(&out).await;
+    assert_eq!(found, primes_by_trial_division(100));
+    assert_eq!(found.last(), Some(&541));
+    assert_eq!(out.lines().len(), 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeouts_print_what_go_by_example_prints() {
+    let out = Out::capture();
+    let lines = timeouts::run(&out).await;
+    assert_eq!(
+        lines,
+        [
+            "timeout 1",
+            "result 2",
+            "no message received",
+            "no message sent",
+            "received hi",
+            "work stopped: context deadline exceeded",
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_limit_spaces_requests_by_the_tick() {
+    let every = Duration::from_millis(200);
+    let report = rate_limit::run(&Out::capture()).await;
+    assert_eq!(report.steady.len(), 5);
+    for (i, at) in report.steady.iter().enumerate() {
+        let due = every * (i as u32 + 1);
+        assert!(
+            *at >= due && *at < due + every / 2,
+            "steady request {i} at {at:?}"
+        );
+    }
+    assert_eq!(report.bursty.len(), 5);
+    for at in &report.bursty[..3] {
+        assert!(*at < every / 2, "the first three are a burst: {at:?}");
+    }
+    for (i, at) in report.bursty[3..].iter().enumerate() {
+        let due = every * (i as u32 + 1);
+        assert!(
+            *at >= due && *at < due + every / 2,
+            "bursty request {} at {at:?}",
+            i + 3
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_audit_holds() {
+    let out = Out::capture();
+    let audit = transactions::run(&out).await;
+    assert!(audit.holds(), "{audit:?}");
+    assert_eq!(audit.submitted, 5_000);
+    assert!(audit.approved > 0);
+    // The generated load exercises every reason but the race (which depends on timing).
+    for reason in [
+        Reason::BadToken,
+        Reason::UnknownAccount,
+        Reason::InvalidAmount,
+        Reason::SameAccount,
+        Reason::InsufficientFunds,
+    ] {
+        assert!(
+            audit.rejected.get(&reason).copied().unwrap_or(0) > 0,
+            "{reason:?}: {audit:?}"
+        );
+    }
+    assert!(out.contains("audit PASSED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_racing_for_one_balance_never_overdraw() {
+    // Account 1 holds 100; twenty concurrent transfers of 30 each: exactly three can pass.
+    let txs: Vec<Transaction> = (1..=20)
+        .map(|id| Transaction {
+            id,
+            from: 1,
+            to: 2,
+            amount: 30,
+            token: secret(1),
+        })
+        .collect();
+    let audit = transactions::run_with(&Out::capture(), txs, 2, 100, 20).await;
+    assert!(audit.holds(), "{audit:?}");
+    assert_eq!(audit.approved, 3);
+    let rejected: usize = audit.rejected.values().sum();
+    assert_eq!(rejected, 17);
+    assert!(audit.rejected.keys().all(|r| matches!(
+        r,
+        Reason::InsufficientFunds | Reason::InsufficientFundsAtTransfer
+    )));
+}
