@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use gocsp::{go, Runtime};
 
-use crate::time::sleep;
 use crate::{outln, Out};
+use gocsp::time::sleep;
 
 /// What the run measured.
 #[derive(Debug, Clone)]

@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
+pub mod bounded_parallelism;
 pub mod concurrency_vs_parallelism;
 pub mod fan_in_fan_out;
 pub mod hello_goroutine;
@@ -18,14 +19,6 @@ pub mod timeouts;
 pub mod transactions;
 pub mod web;
 pub mod worker_pool;
-
-/// Go's `time` package as the examples use it.
-///
-/// The facade does not re-export `gocsp_runtime::time` yet; when it does, this becomes
-/// `pub use gocsp::time;` and nothing else changes.
-pub mod time {
-    pub use gocsp_runtime::time::*;
-}
 
 /// Where an example writes its lines: printed as they come and kept for the caller to check.
 ///

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use gocsp::{chan, go};
 
-use crate::time::{tick, Instant, Ticker};
 use crate::{outln, Out};
+use gocsp::time::{tick, Instant, Ticker};
 
 /// When each request was served, relative to the start of its part.
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@ use std::time::Duration;
 use gocsp::sync::Context;
 use gocsp::{chan, go, select};
 
-use crate::time::{after, sleep};
 use crate::{outln, Out};
+use gocsp::time::{after, sleep};
 
 /// Runs the three demos with time unit `unit` (Go's example uses one second).
 /// Returns the lines, which do not depend on timing as long as `unit` is not tiny:

@@ -33,7 +33,7 @@ use gocsp::sync::{CancelHandle, Context};
 use gocsp::{chan, go, select, GoHandle, Receiver, Sender, WaitGroup};
 use query::Params;
 
-use crate::time::sleep;
+use gocsp::time::sleep;
 
 /// The simulated backends a search fans out to, in response order.
 pub const BACKENDS: [&str; 3] = ["web", "images", "video"];

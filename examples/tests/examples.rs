@@ -203,3 +203,28 @@ async fn transactions_racing_for_one_balance_never_overdraw() {
         Reason::InsufficientFunds | Reason::InsufficientFundsAtTransfer
     )));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bounded_parallelism_respects_the_limit_and_stops_at_the_first_error() {
+    use gocsp_examples::bounded_parallelism::{self, checksum};
+    let (ok, failed) =
+        bounded_parallelism::run_with(&Out::capture(), Duration::from_millis(5)).await;
+    assert_eq!(ok.error, None);
+    assert_eq!(ok.sums.len(), 20);
+    assert!(ok.peak >= 1 && ok.peak <= 3, "peak {}", ok.peak);
+    assert!(ok
+        .sums
+        .iter()
+        .all(|&(i, s)| s
+            == checksum(format!("file {i}: {}", "gopher ".repeat(i % 7 + 1)).as_bytes())));
+    assert_eq!(failed.error.as_deref(), Some("file 7: checksum mismatch"));
+    assert!(failed.peak <= 3);
+    assert!(failed.sums.iter().all(|&(i, _)| i != 7));
+    // Files start in order, three at a time: file 7 fails in the third wave at the latest, so
+    // the files queued behind it are cancelled before they are read.
+    assert!(
+        failed.sums.len() < 19,
+        "{} files checksummed",
+        failed.sums.len()
+    );
+}
