@@ -95,7 +95,7 @@ async fn race_yield<F: Future + Unpin>(fut: F) -> Option<F::Output> {
 /// With `hold`, this sender waits half-way for the channel to be closed, so that the close
 /// surely lands while sends are still to come.
 async fn sender(k: usize, tx: Sender<Val>, book: Arc<Book>, hold: bool, done: Arc<AtomicUsize>) {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (k as u64 + 1) * 0x1234_5678_9ABC);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((k as u64 + 1) * 0x1234_5678_9ABC));
     for j in 0..ATTEMPTS {
         if hold && j == ATTEMPTS / 2 {
             while !tx.is_closed() {
@@ -205,7 +205,7 @@ async fn sender(k: usize, tx: Sender<Val>, book: Arc<Book>, hold: bool, done: Ar
 }
 
 async fn receiver(k: usize, rx: Receiver<Val>, book: Arc<Book>, got: Arc<AtomicUsize>) {
-    let mut rng = Rng(0xD1B5_4A32_D192_ED03 ^ (k as u64 + 7) * 0x2545_F491_4F6C);
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03 ^ ((k as u64 + 7) * 0x2545_F491_4F6C));
     let take = |v: Val| {
         book.received[v.id].fetch_add(1, Ordering::SeqCst);
         got.fetch_add(1, Ordering::SeqCst);
