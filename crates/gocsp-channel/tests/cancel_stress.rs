@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use futures::future::{select, Either};
 use futures::FutureExt;
+use gocsp_channel::__private::{complete_send, select as chan_select, Case, RecvCase, SendCase};
 use gocsp_channel::{chan, unbounded, Receiver, SendError, Sender, TryRecvError, TrySendError};
 
 const SENDERS: usize = 4;
@@ -96,6 +97,8 @@ async fn race_yield<F: Future + Unpin>(fut: F) -> Option<F::Output> {
 /// surely lands while sends are still to come.
 async fn sender(k: usize, tx: Sender<Val>, book: Arc<Book>, hold: bool, done: Arc<AtomicUsize>) {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((k as u64 + 1) * 0x1234_5678_9ABC));
+    // Never ready (its sender lives as long as this task): the other case of our selects.
+    let (_idle_tx, idle_rx) = chan::<Val>(0);
     for j in 0..ATTEMPTS {
         if hold && j == ATTEMPTS / 2 {
             while !tx.is_closed() {
@@ -107,7 +110,47 @@ async fn sender(k: usize, tx: Sender<Val>, book: Arc<Book>, hold: bool, done: Ar
             id,
             book: book.clone(),
         };
-        match rng.below(6) {
+        match rng.below(7) {
+            6 => {
+                // A select send case, cancelled by tiny timeouts until it fires; the value is
+                // produced only once the case is chosen, so a cancelled select loses nothing.
+                let mut v = Some(v);
+                loop {
+                    let mut send_c = SendCase::new(Some(&tx));
+                    let mut idle = RecvCase::new(Some(&idle_rx));
+                    let fired = {
+                        let mut cases = [&mut send_c as &mut (dyn Case + Send), &mut idle];
+                        let sel = chan_select(&mut cases, false, false);
+                        if rng.below(2) == 0 {
+                        tokio::time::timeout(rng.tiny(), sel).await.ok()
+                    } else {
+                        // Inline rather than `race_yield`: a generic async fn over this
+                        // future trips rustc's higher-ranked `Send` inference.
+                        match select(sel, Box::pin(tokio::task::yield_now())).await {
+                            Either::Left((i, _)) => Some(i),
+                            Either::Right(((), sel)) => {
+                                drop(sel);
+                                None
+                            }
+                        }
+                    }
+                    };
+                    match fired {
+                        Some(0) => {
+                            match complete_send(send_c.take(), v.take().unwrap()) {
+                                Ok(()) => book.flag(id, SENT),
+                                Err(SendError(v)) => {
+                                    book.flag(id, RETURNED);
+                                    drop(v);
+                                }
+                            }
+                            break;
+                        }
+                        Some(i) => panic!("the idle case fired ({i})"),
+                        None => {}
+                    }
+                }
+            }
             0 => match tokio::time::timeout(rng.tiny(), tx.send(v)).await {
                 Ok(Ok(())) => book.flag(id, SENT),
                 Ok(Err(SendError(v))) => {
@@ -206,12 +249,28 @@ async fn sender(k: usize, tx: Sender<Val>, book: Arc<Book>, hold: bool, done: Ar
 
 async fn receiver(k: usize, rx: Receiver<Val>, book: Arc<Book>, got: Arc<AtomicUsize>) {
     let mut rng = Rng(0xD1B5_4A32_D192_ED03 ^ ((k as u64 + 7) * 0x2545_F491_4F6C));
+    let (_idle_tx, idle_rx) = chan::<Val>(0);
     let take = |v: Val| {
         book.received[v.id].fetch_add(1, Ordering::SeqCst);
         got.fetch_add(1, Ordering::SeqCst);
     };
     loop {
-        let r = match rng.below(5) {
+        let r = match rng.below(6) {
+            5 => {
+                // A select receive case, cancelled by a tiny timeout or a lost race.
+                let mut recv_c = RecvCase::new(Some(&rx));
+                let mut idle = RecvCase::new(Some(&idle_rx));
+                let fired = {
+                    let mut cases = [&mut recv_c as &mut (dyn Case + Send), &mut idle];
+                    let sel = chan_select(&mut cases, false, false);
+                    tokio::time::timeout(rng.tiny(), sel).await.ok()
+                };
+                match fired {
+                    Some(0) => Some(recv_c.take()),
+                    Some(i) => panic!("the idle case fired ({i})"),
+                    None => None,
+                }
+            }
             0 => tokio::time::timeout(rng.tiny(), rx.recv()).await.ok(),
             1 => race_yield(rx.recv()).await,
             2 => match rx.try_recv() {
