@@ -772,12 +772,499 @@ mod powser1 {
 
 // test/chan/powser2.go
 mod powser2 {
-    // Not ported yet. powser2.go is powser1.go (ported above) with the coefficients carried
-    // through the channels as interface values (`chan item`, `*rat` behind `item`) instead of
-    // `rat` structs, kept "distinct and therefore a different test" for Go's compiler and
-    // runtime (interface conversion, pointer-carrying channel elements). The gocsp analogue
-    // is the same program over `Box<dyn Item + Send>` elements; the channel and select traffic
-    // is identical to powser1's.
+    // Like powser1.go but uses channels of interfaces: the coefficients travel as `item`
+    // interface values holding a `*rat` (here `Arc<dyn ItemT>`, shared like Go's pointer, and
+    // type-asserted back with a downcast). "Has not been cleaned up as much as powser1.go, to
+    // keep it distinct and therefore a different test." Ported as powser1: the test mode of
+    // `main` and what it uses.
+    use super::*;
+    use futures::future::BoxFuture;
+    use std::any::Any;
+    use std::sync::atomic::AtomicI64;
+
+    trait ItemT: Any + Send + Sync {
+        fn eq(&self, c: &dyn ItemT) -> bool;
+        fn as_any(&self) -> &dyn Any;
+    }
+
+    type Item = Arc<dyn ItemT>;
+
+    impl ItemT for Rat {
+        fn eq(&self, c: &dyn ItemT) -> bool {
+            let c1 = c.as_any().downcast_ref::<Rat>().unwrap();
+            self.num == c1.num && self.den == c1.den
+        }
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+    }
+
+    fn item(r: Rat) -> Item {
+        Arc::new(r)
+    }
+
+    /// Go's type assertion `it.(*rat)`.
+    fn rat(it: &Item) -> Rat {
+        *it.as_any().downcast_ref::<Rat>().unwrap()
+    }
+
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    struct Rat {
+        num: i64,
+        den: i64,
+    }
+
+    /// A demand channel: Go's `dch` (the bidirectional `req` and `dat` channels).
+    #[derive(Clone)]
+    struct Dch {
+        req_tx: Sender<i64>,
+        req: Receiver<i64>,
+        dat_tx: Sender<Item>,
+        dat: Receiver<Item>,
+    }
+
+    type Ps = Dch;
+    type Ps2 = [Dch; 2];
+
+    static SEQNO: AtomicI64 = AtomicI64::new(0);
+
+    fn seqno() -> i64 {
+        SEQNO.fetch_add(1, SeqCst) + 1
+    }
+
+    fn mkdch() -> Dch {
+        let (req_tx, req) = chan(0);
+        let (dat_tx, dat) = chan(0);
+        Dch {
+            req_tx,
+            req,
+            dat_tx,
+            dat,
+        }
+    }
+
+    fn mkdch2() -> Ps2 {
+        [mkdch(), mkdch()]
+    }
+
+    // split reads a single demand channel and replicates its output onto two, which may be
+    // read at different rates. A process is created at first demand for a rat and dies after
+    // the rat has been sent to both outputs. When multiple generations of split exist, the
+    // newest will service requests on one channel, which is always renamed to be out[0]; the
+    // oldest will service requests on the other channel, out[1]. All generations but the
+    // newest hold queued data that has already been sent to out[0]. When data has finally
+    // been sent to out[1], a signal on the release-wait channel tells the next newer
+    // generation to begin servicing out[1]. (Go shares `out` by pointer; only a generation
+    // with no older one left swaps it, before starting the next, so passing it on by value
+    // is the same.)
+    fn dosplit(inp: Dch, mut out: Ps2, wait: Receiver<i32>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let mut both = false; // do not service both channels
+            select! {
+                recv(out[0].req) => {}
+                recv(wait) => {
+                    both = true;
+                    let swap = select! {
+                        recv(out[0].req) => false,
+                        recv(out[1].req) => true,
+                    };
+                    if swap {
+                        out.swap(0, 1);
+                    }
+                }
+            }
+            inp.req_tx.send(seqno()).await.unwrap();
+            let (release_tx, release) = chan::<i32>(0);
+            detach(go!(dosplit(inp.clone(), out.clone(), release)));
+            let dat = inp.dat.recv().await.unwrap();
+            out[0].dat_tx.send(dat.clone()).await.unwrap();
+            if !both {
+                wait.recv().await;
+            }
+            out[1].req.recv().await;
+            out[1].dat_tx.send(dat).await.unwrap();
+            release_tx.send(0).await.unwrap();
+        })
+    }
+
+    async fn split(inp: Dch, out: Ps2) {
+        let (release_tx, release) = chan::<i32>(0);
+        detach(go!(dosplit(inp, out, release)));
+        release_tx.send(0).await.unwrap();
+    }
+
+    async fn put(dat: Item, out: &Dch) {
+        out.req.recv().await;
+        out.dat_tx.send(dat).await.unwrap();
+    }
+
+    async fn get(inp: &Dch) -> Rat {
+        inp.req_tx.send(seqno()).await.unwrap();
+        rat(&inp.dat.recv().await.unwrap())
+    }
+
+    // Get one rat from each of 2 demand channels
+    async fn get2(in0: &Dch, in1: &Dch) -> [Item; 2] {
+        let mut req = [Some(&in0.req_tx), Some(&in1.req_tx)];
+        let mut dat: [Option<&Receiver<Item>>; 2] = [None, None];
+        let mut out: [Option<Item>; 2] = [None, None];
+        for _ in 0..4 {
+            let s = seqno();
+            select! {
+                send(req[0], s) -> r => { r.unwrap(); dat[0] = Some(&in0.dat); req[0] = None; }
+                send(req[1], s) -> r => { r.unwrap(); dat[1] = Some(&in1.dat); req[1] = None; }
+                recv(dat[0]) -> it => { out[0] = it; dat[0] = None; }
+                recv(dat[1]) -> it => { out[1] = it; dat[1] = None; }
+            }
+        }
+        out.map(Option::unwrap)
+    }
+
+    async fn copy(inp: &Dch, out: &Dch) {
+        loop {
+            out.req.recv().await;
+            let v = get(inp).await;
+            out.dat_tx.send(item(v)).await.unwrap();
+        }
+    }
+
+    async fn repeat(dat: Item, out: Dch) {
+        loop {
+            put(dat.clone(), &out).await;
+        }
+    }
+
+    // Integer gcd; needed for rational arithmetic
+    fn gcd(u: i64, v: i64) -> i64 {
+        if u < 0 {
+            return gcd(-u, v);
+        }
+        if u == 0 {
+            return v;
+        }
+        gcd(v % u, u)
+    }
+
+    // Make a rational from two ints and from one int
+    fn i2tor(u: i64, v: i64) -> Rat {
+        let g = gcd(u, v);
+        if v > 0 {
+            Rat {
+                num: u / g,
+                den: v / g,
+            }
+        } else {
+            Rat {
+                num: -u / g,
+                den: -v / g,
+            }
+        }
+    }
+
+    fn itor(u: i64) -> Rat {
+        i2tor(u, 1)
+    }
+
+    const ZERO: Rat = Rat { num: 0, den: 1 };
+    const ONE: Rat = Rat { num: 1, den: 1 };
+    // End mark
+    const FINIS: Rat = Rat { num: 1, den: 0 };
+
+    fn end(u: Rat) -> i64 {
+        i64::from(u.den == 0)
+    }
+
+    // Operations on rationals
+    fn add(u: Rat, v: Rat) -> Rat {
+        let g = gcd(u.den, v.den);
+        i2tor(
+            u.num * (v.den / g) + v.num * (u.den / g),
+            u.den * (v.den / g),
+        )
+    }
+
+    fn mul(u: Rat, v: Rat) -> Rat {
+        let g1 = gcd(u.num, v.den);
+        let g2 = gcd(u.den, v.num);
+        Rat {
+            num: (u.num / g1) * (v.num / g2),
+            den: (u.den / g2) * (v.den / g1),
+        }
+    }
+
+    fn neg(u: Rat) -> Rat {
+        i2tor(-u.num, u.den)
+    }
+
+    // Power-series constructors return channels on which power series flow. They start an
+    // encapsulated generator that puts the terms of the series on the channel.
+
+    // Make a pair of power series identical to a given power series
+    fn split_ps(u: Ps) -> Ps2 {
+        let uu = mkdch2();
+        detach(go!(split(u, uu.clone())));
+        uu
+    }
+
+    // Add two power series
+    fn add_ps(u: Ps, v: Ps) -> Ps {
+        let z = mkdch();
+        let zz = z.clone();
+        detach(go!(async move {
+            loop {
+                zz.req.recv().await;
+                let uv = get2(&u, &v).await;
+                match end(rat(&uv[0])) + 2 * end(rat(&uv[1])) {
+                    0 => zz
+                        .dat_tx
+                        .send(item(add(rat(&uv[0]), rat(&uv[1]))))
+                        .await
+                        .unwrap(),
+                    1 => {
+                        zz.dat_tx.send(uv[1].clone()).await.unwrap();
+                        copy(&v, &zz).await;
+                    }
+                    2 => {
+                        zz.dat_tx.send(uv[0].clone()).await.unwrap();
+                        copy(&u, &zz).await;
+                    }
+                    _ => zz.dat_tx.send(item(FINIS)).await.unwrap(),
+                }
+            }
+        }));
+        z
+    }
+
+    // Multiply a power series by a constant
+    fn cmul(c: Rat, u: Ps) -> Ps {
+        let z = mkdch();
+        let zz = z.clone();
+        detach(go!(async move {
+            let mut done = false;
+            while !done {
+                zz.req.recv().await;
+                let v = get(&u).await;
+                if end(v) != 0 {
+                    done = true;
+                } else {
+                    zz.dat_tx.send(item(mul(c, v))).await.unwrap();
+                }
+            }
+            zz.dat_tx.send(item(FINIS)).await.unwrap();
+        }));
+        z
+    }
+
+    // Subtract
+    fn sub_ps(u: Ps, v: Ps) -> Ps {
+        add_ps(u, cmul(neg(ONE), v))
+    }
+
+    fn rep(c: Rat) -> Ps {
+        let z = mkdch();
+        detach(go!(repeat(item(c), z.clone())));
+        z
+    }
+
+    // Multiply. The algorithm is
+    //	let U = u + x*UU
+    //	let V = v + x*VV
+    //	then UV = u*v + x*(u*VV+v*UU) + x*x*UU*VV
+    fn mul_ps(u: Ps, v: Ps) -> Ps {
+        let z = mkdch();
+        let zz = z.clone();
+        detach(go!(async move {
+            zz.req.recv().await;
+            let uv = get2(&u, &v).await;
+            if end(rat(&uv[0])) != 0 || end(rat(&uv[1])) != 0 {
+                zz.dat_tx.send(item(FINIS)).await.unwrap();
+            } else {
+                zz.dat_tx
+                    .send(item(mul(rat(&uv[0]), rat(&uv[1]))))
+                    .await
+                    .unwrap();
+                let [uu0, uu1] = split_ps(u);
+                let [vv0, vv1] = split_ps(v);
+                let w = add_ps(cmul(rat(&uv[0]), vv0), cmul(rat(&uv[1]), uu0));
+                zz.req.recv().await;
+                let first = get(&w).await;
+                zz.dat_tx.send(item(first)).await.unwrap();
+                copy(&add_ps(w, mul_ps(uu1, vv1)), &zz).await;
+            }
+        }));
+        z
+    }
+
+    // Differentiate
+    fn diff(u: Ps) -> Ps {
+        let z = mkdch();
+        let zz = z.clone();
+        detach(go!(async move {
+            zz.req.recv().await;
+            let mut v = get(&u).await;
+            if end(v) == 0 {
+                let mut done = false;
+                let mut i = 1;
+                while !done {
+                    v = get(&u).await;
+                    if end(v) != 0 {
+                        done = true;
+                    } else {
+                        zz.dat_tx.send(item(mul(itor(i), v))).await.unwrap();
+                        zz.req.recv().await;
+                    }
+                    i += 1;
+                }
+            }
+            zz.dat_tx.send(item(FINIS)).await.unwrap();
+        }));
+        z
+    }
+
+    // Integrate, with const of integration
+    fn integ(c: Rat, u: Ps) -> Ps {
+        let z = mkdch();
+        let zz = z.clone();
+        detach(go!(async move {
+            put(item(c), &zz).await;
+            let mut done = false;
+            let mut i = 1;
+            while !done {
+                zz.req.recv().await;
+                let v = get(&u).await;
+                if end(v) != 0 {
+                    done = true;
+                }
+                zz.dat_tx.send(item(mul(i2tor(1, i), v))).await.unwrap();
+                i += 1;
+            }
+            zz.dat_tx.send(item(FINIS)).await.unwrap();
+        }));
+        z
+    }
+
+    // Exponential of a power series with constant term 0
+    // (nonzero constant term would make nonrational coefficients)
+    // bug: the constant term is simply ignored
+    //	Z = exp(U)
+    //	DZ = Z*DU
+    //	integrate to get Z
+    async fn exp(u: Ps) -> Ps {
+        let zz = mkdch2();
+        split(integ(ONE, mul_ps(zz[0].clone(), diff(u))), zz.clone()).await;
+        zz[1].clone()
+    }
+
+    // Monomial Substitution: U(c x^n)
+    // Each Ui is multiplied by c^i and followed by n-1 zeros
+    fn mon_subst(u: Ps, c0: Rat, n: i32) -> Ps {
+        let z = mkdch();
+        let zz = z.clone();
+        detach(go!(async move {
+            let mut c = ONE;
+            loop {
+                zz.req.recv().await;
+                let v = get(&u).await;
+                zz.dat_tx.send(item(mul(v, c))).await.unwrap();
+                c = mul(c, c0);
+                if end(v) != 0 {
+                    zz.dat_tx.send(item(FINIS)).await.unwrap();
+                    break;
+                }
+                for _ in 1..n {
+                    zz.req.recv().await;
+                    zz.dat_tx.send(item(ZERO)).await.unwrap();
+                }
+            }
+        }));
+        z
+    }
+
+    async fn check(u: &Ps, c: Rat, count: usize, str: &str) {
+        for _ in 0..count {
+            let r = get(u).await;
+            assert!(ItemT::eq(&r, &c), "{str}: got {r:?}, should get {c:?}");
+        }
+    }
+
+    const N: usize = 10;
+
+    async fn checka(u: &Ps, a: &[Rat], str: &str) {
+        for &ai in a.iter().take(N) {
+            check(u, ai, 1, str).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn main() {
+        let ones = rep(ONE);
+        let twos = rep(itor(2));
+        check(&ones, ONE, 5, "Ones").await;
+        check(
+            &add_ps(ones.clone(), ones.clone()),
+            itor(2),
+            0,
+            "Add Ones Ones",
+        )
+        .await; // 1 1 1 1 1
+        check(
+            &add_ps(ones.clone(), twos.clone()),
+            itor(3),
+            0,
+            "Add Ones Twos",
+        )
+        .await; // 3 3 3 3 3
+        let mut a = [ZERO; N];
+        let d = diff(ones.clone());
+        for (i, ai) in a.iter_mut().enumerate() {
+            *ai = itor(i as i64 + 1);
+        }
+        checka(&d, &a, "Diff").await; // 1 2 3 4 5
+        let inp = integ(ZERO, ones.clone());
+        a[0] = ZERO; // integration constant
+        for (i, ai) in a.iter_mut().enumerate().skip(1) {
+            *ai = i2tor(1, i as i64);
+        }
+        checka(&inp, &a, "Integ").await; // 0 1 1/2 1/3 1/4 1/5
+        check(&cmul(neg(ONE), twos.clone()), itor(-2), 10, "CMul").await; // -1 -1 -1 -1 -1
+        check(
+            &sub_ps(ones.clone(), twos.clone()),
+            itor(-1),
+            0,
+            "Sub Ones Twos",
+        )
+        .await; // -1 -1 -1 -1 -1
+        let m = mul_ps(ones.clone(), ones.clone());
+        for (i, ai) in a.iter_mut().enumerate() {
+            *ai = itor(i as i64 + 1);
+        }
+        checka(&m, &a, "Mul").await; // 1 2 3 4 5
+        let e = exp(ones.clone()).await;
+        a = [
+            itor(1),
+            itor(1),
+            i2tor(3, 2),
+            i2tor(13, 6),
+            i2tor(73, 24),
+            i2tor(167, 40),
+            i2tor(4051, 720),
+            i2tor(37633, 5040),
+            i2tor(43817, 4480),
+            i2tor(4596553, 362880),
+        ];
+        checka(&e, &a, "Exp").await; // 1 1 3/2 13/6 73/24
+        let at = integ(ZERO, mon_subst(ones.clone(), neg(ONE), 2));
+        let mut c = 1;
+        for (i, ai) in a.iter_mut().enumerate() {
+            if i % 2 == 0 {
+                *ai = ZERO;
+            } else {
+                *ai = i2tor(c, i as i64);
+                c *= -1;
+            }
+        }
+        checka(&at, &a, "ATan").await; // 0 -1 0 -1/3 0 -1/5
+    }
 }
 
 // test/chan/select.go
