@@ -120,7 +120,10 @@ async fn random_choice_among_cases_ready_together_after_parking() {
         first += case;
     }
     let pct = first * 100 / N;
-    assert!((40..=60).contains(&pct), "recv: the second case fired {first} of {N}");
+    assert!(
+        (40..=60).contains(&pct),
+        "recv: the second case fired {first} of {N}"
+    );
 
     let mut ones = 0;
     for _ in 0..N {
@@ -140,7 +143,10 @@ async fn random_choice_among_cases_ready_together_after_parking() {
         h.await.unwrap();
     }
     let pct = ones * 100 / N;
-    assert!((40..=60).contains(&pct), "send: the first case fired {ones} of {N}");
+    assert!(
+        (40..=60).contains(&pct),
+        "send: the first case fired {ones} of {N}"
+    );
 }
 
 /// `biased;` tries the cases in written order.
@@ -401,8 +407,8 @@ async fn two_cases() {
 async fn eight_cases() {
     let chans: Vec<(Sender<usize>, Receiver<usize>)> = (0..8).map(|_| chan(1)).collect();
     let rx: Vec<&Receiver<usize>> = chans.iter().map(|c| &c.1).collect();
-    for k in 0..8 {
-        chans[k].0.try_send(k).unwrap();
+    for (k, (tx, _)) in chans.iter().enumerate() {
+        tx.try_send(k).unwrap();
         let r = select! {
             recv(rx[0]) -> v => (0, v), recv(rx[1]) -> v => (1, v),
             recv(rx[2]) -> v => (2, v), recv(rx[3]) -> v => (3, v),
