@@ -39,7 +39,7 @@ async fn main() -> std::io::Result<()> {
     );
 
     let shutdown = server.shutdown_handle();
-    let _ = gocsp::go!(name = "ctrl-c", async move {
+    gocsp::go!(name = "ctrl-c", async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             println!("\nCtrl-C: shutting down gracefully (finishing accepted requests)");
             shutdown.cancel();

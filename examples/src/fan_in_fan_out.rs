@@ -12,7 +12,7 @@ fn merge<T: Send + 'static>(inputs: Vec<Receiver<T>>) -> Receiver<T> {
     for input in inputs {
         wg.add(1);
         let (tx, wg) = (tx.clone(), wg.clone());
-        let _ = go!(name = "merge-copy", async move {
+        go!(name = "merge-copy", async move {
             while let Some(v) = input.recv().await {
                 if tx.send(v).await.is_err() {
                     break;
@@ -21,7 +21,7 @@ fn merge<T: Send + 'static>(inputs: Vec<Receiver<T>>) -> Receiver<T> {
             wg.done();
         });
     }
-    let _ = go!(name = "merge-close", async move {
+    go!(name = "merge-close", async move {
         wg.wait().await;
         tx.close();
     });
@@ -40,7 +40,7 @@ pub struct Report {
 /// Squares `1..=n` on `workers` goroutines reading one channel and merges the results.
 pub async fn run_with(out: &Out, n: u64, workers: usize) -> Report {
     let (tx, nums) = chan::<u64>(0);
-    let _ = go!(name = "gen", async move {
+    go!(name = "gen", async move {
         for i in 1..=n {
             let _ = tx.send(i).await;
         }
@@ -50,7 +50,7 @@ pub async fn run_with(out: &Out, n: u64, workers: usize) -> Report {
         .map(|w| {
             let (tx, rx) = chan(0);
             let nums = nums.clone();
-            let _ = go!(name = format!("sq-{w}"), async move {
+            go!(name = format!("sq-{w}"), async move {
                 while let Some(v) = nums.recv().await {
                     let _ = tx.send((w, v * v)).await;
                 }

@@ -20,7 +20,7 @@ pub async fn run(out: &Out) -> Vec<String> {
     let (tx, rx) = chan::<String>(0);
     for i in 1..=5 {
         let tx = tx.clone();
-        let _ = go!(name = format!("greeter-{i}"), async move {
+        go!(name = format!("greeter-{i}"), async move {
             let id = current_id().expect("inside a goroutine");
             let _ = tx
                 .send(format!("hello from greeter-{i} (goroutine id {id})"))

@@ -16,6 +16,7 @@ pub mod prime_sieve;
 pub mod rate_limit;
 pub mod sleep_is_not_sync;
 pub mod timeouts;
+pub mod tour;
 pub mod transactions;
 pub mod web;
 pub mod worker_pool;

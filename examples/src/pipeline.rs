@@ -9,7 +9,7 @@ use crate::{outln, Out};
 /// Emits `nums` on an unbuffered channel, then closes it (Go's `gen`).
 fn gen(nums: Vec<u64>) -> Receiver<u64> {
     let (tx, rx) = chan(0);
-    let _ = go!(name = "gen", async move {
+    go!(name = "gen", async move {
         for n in nums {
             if tx.send(n).await.is_err() {
                 return;
@@ -22,7 +22,7 @@ fn gen(nums: Vec<u64>) -> Receiver<u64> {
 /// Squares what it receives (Go's `sq`).
 fn sq(input: Receiver<u64>) -> Receiver<u64> {
     let (tx, rx) = chan(0);
-    let _ = go!(name = "sq", async move {
+    go!(name = "sq", async move {
         while let Some(n) = input.recv().await {
             if tx.send(n * n).await.is_err() {
                 return;

@@ -27,13 +27,13 @@ async fn filter(input: Receiver<u64>, output: Sender<u64>, prime: u64) {
 /// The first `n` primes, found by a chain of `n` filter goroutines.
 pub async fn primes(n: usize) -> Vec<u64> {
     let (tx, mut ch) = chan::<u64>(0);
-    let _ = go!(name = "generate", generate(tx));
+    go!(name = "generate", generate(tx));
     let mut found = Vec::with_capacity(n);
     for _ in 0..n {
         let prime = ch.recv().await.expect("the sieve never ends");
         found.push(prime);
         let (tx1, ch1) = chan::<u64>(0);
-        let _ = go!(name = format!("filter-{prime}"), filter(ch, tx1, prime));
+        go!(name = format!("filter-{prime}"), filter(ch, tx1, prime));
         ch = ch1;
     }
     found

@@ -23,7 +23,7 @@ async fn print_message(i: usize, printed: Arc<AtomicUsize>) {
 pub async fn with_sleep(out: &Out, n: usize, guess: Duration) -> usize {
     let printed = Arc::new(AtomicUsize::new(0));
     for i in 0..n {
-        let _ = go!(print_message(i, printed.clone()));
+        go!(print_message(i, printed.clone()));
     }
     tokio::time::sleep(guess).await;
     let seen = printed.load(Ordering::SeqCst);
@@ -42,7 +42,7 @@ pub async fn with_wait_group(out: &Out, n: usize) -> usize {
     for i in 0..n {
         wg.add(1);
         let (wg, printed) = (wg.clone(), printed.clone());
-        let _ = go!(async move {
+        go!(async move {
             print_message(i, printed).await;
             wg.done();
         });

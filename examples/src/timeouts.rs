@@ -22,7 +22,7 @@ pub async fn run_with(out: &Out, unit: Duration) -> Vec<String> {
 
     // A result that takes 2 units, awaited for 1: the timeout wins.
     let (tx1, c1) = chan::<String>(1);
-    let _ = go!(async move {
+    go!(async move {
         sleep(2 * unit).await;
         let _ = tx1.send("result 1".to_owned()).await;
     });
@@ -33,7 +33,7 @@ pub async fn run_with(out: &Out, unit: Duration) -> Vec<String> {
 
     // The same work awaited for 3 units: the result wins.
     let (tx2, c2) = chan::<String>(1);
-    let _ = go!(async move {
+    go!(async move {
         sleep(2 * unit).await;
         let _ = tx2.send("result 2".to_owned()).await;
     });

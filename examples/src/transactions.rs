@@ -278,14 +278,14 @@ pub async fn run_with(
         std::sync::Arc::new((1..=accounts).map(|a| (a, secret(a))).collect());
 
     let (ledger_tx, ledger_rx) = chan::<LedgerOp>(64);
-    let _ = go!(name = "ledger", ledger(balances.clone(), ledger_rx));
+    go!(name = "ledger", ledger(balances.clone(), ledger_rx));
 
     let (submit_tx, submit_rx) = chan::<Transaction>(16);
     let (auth_tx, auth_rx) = chan::<Transaction>(16);
     let (checked_tx, checked_rx) = chan::<Transaction>(16);
     let (results_tx, results) = chan::<(Transaction, Outcome)>(64);
     for i in 0..4 {
-        let _ = go!(
+        go!(
             name = "authenticate",
             authenticate(
                 submit_rx.clone(),
@@ -294,7 +294,7 @@ pub async fn run_with(
                 secrets.clone()
             )
         );
-        let _ = go!(
+        go!(
             name = "check_balance",
             check_balance(
                 auth_rx.clone(),
@@ -304,7 +304,7 @@ pub async fn run_with(
             )
         );
         if i < 2 {
-            let _ = go!(
+            go!(
                 name = "transfer",
                 transfer(checked_rx.clone(), results_tx.clone(), ledger_tx.clone())
             );
@@ -320,7 +320,7 @@ pub async fn run_with(
     let per_client = submitted.div_ceil(clients.max(1)).max(1);
     for (c, chunk) in txs.chunks(per_client).enumerate() {
         let (submit, chunk) = (submit_tx.clone(), chunk.to_vec());
-        let _ = go!(name = format!("client-{c}"), async move {
+        go!(name = format!("client-{c}"), async move {
             for tx in chunk {
                 submit
                     .send(tx)

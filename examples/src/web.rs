@@ -232,10 +232,10 @@ async fn search(State(state): State<Arc<AppState>>, raw: RawQuery) -> (StatusCod
     let (ctx, cancel) = Context::background().with_timeout(timeout);
     let _cancel = cancel.drop_guard();
     let (tx, results) = chan::<(usize, String)>(BACKENDS.len());
-    for i in 0..BACKENDS.len() {
+    for (i, name) in BACKENDS.iter().enumerate() {
         let d = latency(&state.cfg, i, &q, slow);
-        let _ = go!(
-            name = format!("backend-{}", BACKENDS[i]),
+        go!(
+            name = format!("backend-{name}"),
             backend(ctx.clone(), i, q.clone(), d, tx.clone())
         );
     }
@@ -378,7 +378,7 @@ pub async fn start(cfg: Config) -> io::Result<Server> {
     for _ in 0..cfg.workers {
         workers.add(1);
         let (queue, stats, workers) = (queue.clone(), stats.clone(), workers.clone());
-        let _ = go!(name = "job-worker", async move {
+        go!(name = "job-worker", async move {
             job_worker(queue, stats).await;
             workers.done();
         });

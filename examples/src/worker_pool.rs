@@ -25,7 +25,7 @@ pub async fn run_with(out: &Out, work: Duration) -> Vec<u64> {
     let (jobs_tx, jobs) = chan::<u64>(JOBS as usize);
     let (results_tx, results) = chan::<u64>(JOBS as usize);
     for w in 1..=3 {
-        let _ = go!(
+        go!(
             name = format!("worker-{w}"),
             worker(w, jobs.clone(), results_tx.clone(), out.clone(), work)
         );

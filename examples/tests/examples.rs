@@ -228,3 +228,33 @@ async fn bounded_parallelism_respects_the_limit_and_stops_at_the_first_error() {
         failed.sums.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tour_shows_every_step() {
+    let lines = gocsp_examples::tour::run(&Out::capture(), None).await;
+    let text = lines.join("\n");
+    for step in 1..=9 {
+        assert!(
+            text.contains(&format!("== {step}. ")),
+            "step {step} missing:\n{text}"
+        );
+    }
+    for expected in [
+        "returned 42",
+        "received Some(\"ping\")",
+        "try_send(4) on the full channel: Full",
+        "for v in ch: [1, 2, 3, 4, 5], then the loop ended",
+        "send on a closed channel: Err(\"send on closed channel\")",
+        "select with default: nothing ready, default ran at once",
+        "select with time.After(30ms): timed out",
+        "after wg.wait(): total = 55",
+        "worker 1 stopped: context canceled",
+        "with_timeout(20ms): done with \"context deadline exceeded\"",
+        "g.wait(): Err(\"GET /broken: 500 Internal Server Error\")",
+        "blocked-receiver-1",
+        "blocked-in-select",
+        "end of the tour",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
