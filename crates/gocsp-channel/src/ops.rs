@@ -32,27 +32,27 @@ impl RecvOp {
         let mut wakes = Wakes::new();
         let res = {
             let mut st = chan.state.lock();
-            loop {
+            'op: {
                 if let Some(id) = self.id {
                     if let Some(o) = st.take_outcome(id) {
                         self.id = None;
                         match o {
-                            Outcome::Value(v) => break Poll::Ready(Some(v)),
+                            Outcome::Value(v) => break 'op Poll::Ready(Some(v)),
                             _ => unreachable!("a receiver only gets values"),
                         }
                     }
                     if let Some(r) = st.recv_entry(id) {
                         r.who.set_waker(waker);
-                        break Poll::Pending;
+                        break 'op Poll::Pending;
                     }
                     // Removed without an outcome: the channel closed. Look again.
                     self.id = None;
                 }
                 if let Some(v) = st.try_take(chan.cap, &mut wakes) {
-                    break Poll::Ready(Some(v));
+                    break 'op Poll::Ready(Some(v));
                 }
                 if st.closed {
-                    break Poll::Ready(None);
+                    break 'op Poll::Ready(None);
                 }
                 let id = st.new_id();
                 let entry = RecvWaiter {
@@ -65,7 +65,7 @@ impl RecvOp {
                     st.recvq.push_back(entry);
                 }
                 self.id = Some(id);
-                break Poll::Pending;
+                Poll::Pending
             }
         };
         wakes.wake_all();
@@ -182,42 +182,40 @@ impl ReserveOp {
     /// `Err(())`: the channel is closed.
     pub(crate) fn poll<T>(&mut self, chan: &Chan<T>, waker: &Waker) -> Poll<Result<Grant, ()>> {
         let mut st = chan.state.lock();
-        loop {
-            if let Some(id) = self.id {
-                match st.take_outcome(id) {
-                    Some(Outcome::Slot) => {
-                        self.id = None;
-                        return Poll::Ready(Ok(Grant::Slot));
-                    }
-                    Some(Outcome::Claim(rid)) => {
-                        self.id = None;
-                        return Poll::Ready(Ok(Grant::Claim(rid)));
-                    }
-                    Some(_) => unreachable!("a lazy sender is only granted"),
-                    None => {}
+        if let Some(id) = self.id {
+            match st.take_outcome(id) {
+                Some(Outcome::Slot) => {
+                    self.id = None;
+                    return Poll::Ready(Ok(Grant::Slot));
                 }
-                if let Some(s) = st.send_entry(id) {
-                    s.who.set_waker(waker);
-                    return Poll::Pending;
+                Some(Outcome::Claim(rid)) => {
+                    self.id = None;
+                    return Poll::Ready(Ok(Grant::Claim(rid)));
                 }
-                // Removed without an outcome: the channel closed. Look again.
-                self.id = None;
+                Some(_) => unreachable!("a lazy sender is only granted"),
+                None => {}
             }
-            if st.closed {
-                return Poll::Ready(Err(()));
+            if let Some(s) = st.send_entry(id) {
+                s.who.set_waker(waker);
+                return Poll::Pending;
             }
-            if let Some(g) = st.try_reserve(chan.cap) {
-                return Poll::Ready(Ok(g));
-            }
-            let id = st.new_id();
-            st.sendq.push_back(SendWaiter {
-                id,
-                value: None,
-                who: Who::Task(Some(waker.clone())),
-            });
-            self.id = Some(id);
-            return Poll::Pending;
+            // Removed without an outcome: the channel closed. Look again.
+            self.id = None;
         }
+        if st.closed {
+            return Poll::Ready(Err(()));
+        }
+        if let Some(g) = st.try_reserve(chan.cap) {
+            return Poll::Ready(Ok(g));
+        }
+        let id = st.new_id();
+        st.sendq.push_back(SendWaiter {
+            id,
+            value: None,
+            who: Who::Task(Some(waker.clone())),
+        });
+        self.id = Some(id);
+        Poll::Pending
     }
 
     pub(crate) fn cancel<T>(&mut self, chan: &Chan<T>) {
