@@ -217,3 +217,94 @@ async fn racing_selects_with_drops_account_for_every_value() {
     assert!(returned > 0, "no send hit the closed channel");
     assert_eq!(received + returned, built);
 }
+
+/// Values per producer in the mixed OS-thread / async test.
+const MIXED_VALUES: usize = 5000;
+
+/// Receives on both channels with `select_blocking!` until both are closed and drained.
+fn blocking_consumer(rxs: [Receiver<Value>; 2], ledger: Arc<Ledger>) -> usize {
+    let [a, b] = rxs;
+    let (mut a, mut b) = (Some(a), Some(b));
+    let mut n = 0;
+    while a.is_some() || b.is_some() {
+        let v = gocsp::select_blocking! {
+            recv(a.as_ref()) -> v => { if v.is_none() { a = None; } v }
+            recv(b.as_ref()) -> v => { if v.is_none() { b = None; } v }
+        };
+        if let Some(v) = v {
+            ledger.received[v.id].fetch_add(1, SeqCst);
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Sends `MIXED_VALUES` values with `select!`s that are dropped at random points: a value is
+/// built only when its case fires, so a dropped select sends nothing.
+async fn async_producer(seed: u64, txs: [Sender<Value>; 2], ledger: Arc<Ledger>) -> usize {
+    let mut rng = Rng::new(seed);
+    let mut sent = 0;
+    let mut drops = 0;
+    while sent < MIXED_VALUES {
+        let sel = async {
+            select! {
+                send(txs[0], ledger.make()) -> r => r.is_ok(),
+                send(txs[1], ledger.make()) -> r => r.is_ok(),
+            }
+        };
+        let out = match futures::future::select(pin!(sel), pin!(Countdown(rng.below(4)))).await {
+            Either::Left((ok, _)) => Some(ok),
+            Either::Right(_) => None,
+        };
+        match out {
+            Some(ok) => {
+                assert!(ok, "send on an open channel failed");
+                sent += 1;
+            }
+            None => drops += 1,
+        }
+    }
+    drops
+}
+
+/// Async `select!`s with random drops meet `select_blocking!`s on OS threads, over one
+/// unbuffered and one buffered channel: every value built arrives exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_senders_with_drops_meet_blocking_receivers() {
+    let ledger = Ledger::new();
+    let (t0, r0) = chan::<Value>(0);
+    let (t16, r16) = chan::<Value>(16);
+    let consumers: Vec<_> = (0..2)
+        .map(|_| {
+            let (rxs, ledger) = ([r0.clone(), r16.clone()], ledger.clone());
+            std::thread::spawn(move || blocking_consumer(rxs, ledger))
+        })
+        .collect();
+    let producers: Vec<_> = (0..3)
+        .map(|k| {
+            tokio::spawn(async_producer(
+                k + 7,
+                [t0.clone(), t16.clone()],
+                ledger.clone(),
+            ))
+        })
+        .collect();
+    let mut drops = 0;
+    for p in producers {
+        drops += p.await.unwrap();
+    }
+    t0.close();
+    t16.close();
+    let mut received = 0;
+    for c in consumers {
+        received += c.join().unwrap();
+    }
+    assert!(drops > 0, "no select future was dropped");
+    let built = ledger.next_id.load(SeqCst);
+    assert_eq!(built, 3 * MIXED_VALUES, "a dropped select built a value");
+    assert_eq!(received, built);
+    for id in 0..built {
+        assert_eq!(ledger.received[id].load(SeqCst), 1, "value {id}");
+        assert_eq!(ledger.dropped[id].load(SeqCst), 1, "value {id}");
+    }
+}
