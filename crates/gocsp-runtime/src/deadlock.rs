@@ -125,7 +125,16 @@ fn sample(handle: &Handle, allowed: &[u32]) -> Option<Sample> {
         let Some(b) = *info.blocked.lock() else {
             return false;
         };
-        if !b.counted || b.op == Op::Sleep {
+        if !b.counted {
+            // Its last poll used tokio's waker directly (a first poll): wake it once (a
+            // spurious wake, which every future tolerates) so that it re-registers with its
+            // counting waker. The wake changes its epoch, so this sample round is lost anyway.
+            if let Some(w) = info.task_waker.get() {
+                w.wake_by_ref();
+            }
+            return false;
+        }
+        if b.op == Op::Sleep {
             return false;
         }
         // The registry, the wrapper and its waker own BASE_REFS; one more is the gocsp

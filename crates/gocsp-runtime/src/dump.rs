@@ -88,8 +88,6 @@ pub struct Goroutine {
     pub blocking: bool,
     /// `true` for the main goroutine of [`run`](crate::run) / [`Runtime::block_on`](crate::Runtime::block_on).
     pub main: bool,
-    /// How long ago it was spawned.
-    pub age: Duration,
 }
 
 /// A snapshot of every live goroutine, sorted by id. `Display` prints it in the layout of Go's
@@ -241,7 +239,6 @@ fn snapshot(info: &Info, now: Instant) -> Goroutine {
         state,
         blocking: info.kind == Kind::Blocking,
         main: info.kind == Kind::Main,
-        age: now.saturating_duration_since(info.created),
     }
 }
 

@@ -267,8 +267,9 @@ pin_project! {
         #[pin]
         fut: F,
         info: Arc<Info>,
-        // A `Waker` made from `info` (the counting waker).
-        waker: Waker,
+        // A `Waker` made from `info` (the counting waker), created when the first poll returns
+        // `Pending`: a goroutine that finishes in one poll never pays for it.
+        waker: Option<Waker>,
         span: Span,
         reg: Option<Registered>,
     }
@@ -278,11 +279,10 @@ impl<F: Future> GoFuture<F> {
     pub(crate) fn new(fut: F, info: Arc<Info>) -> Self {
         let reg = registry::register(&info);
         let span = span_for(&info);
-        let waker = Waker::from(Arc::clone(&info));
         GoFuture {
             fut,
             info,
-            waker,
+            waker: None,
             span,
             reg: Some(reg),
         }
@@ -294,7 +294,7 @@ impl<F: Future> GoFuture<F> {
 }
 
 impl<F: Future> Future for GoFuture<F> {
-    type Output = Result<F::Output, Caught>;
+    type Output = Result<F::Output, Box<Caught>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -305,24 +305,24 @@ impl<F: Future> Future for GoFuture<F> {
             info.epoch.load(Ordering::Relaxed).wrapping_add(1),
             Ordering::Relaxed,
         );
-        // Poll with the counting waker when it forwards to the waker tokio gave us; a task's
-        // waker never changes, so the fallback (poll with tokio's waker, uncounted) is for
-        // unusual executors only, and makes the deadlock detector ignore this goroutine.
-        let counted = match info.task_waker.get() {
-            Some(w) => w.will_wake(cx.waker()),
-            None => {
-                let _ = info.task_waker.set(cx.waker().clone());
-                true
-            }
+        // Poll with the counting waker when it exists and forwards to the waker tokio gave us.
+        // The first poll, and polls by an unusual executor whose waker changed, use tokio's
+        // waker directly ("uncounted": the deadlock detector wakes such a goroutine once to
+        // get a counted poll before it trusts its state).
+        let counted = match (this.waker.as_ref(), info.task_waker.get()) {
+            (Some(_), Some(w)) => w.will_wake(cx.waker()),
+            _ => false,
         };
         let prev = CTX.replace(PollCtx {
             id: info.id,
             report: None,
+            blocking: false,
         });
         let progress_before = PROGRESS.get();
         let fut = this.fut;
-        let waker: &Waker = this.waker;
+        let waker: Option<&Waker> = this.waker.as_ref().filter(|_| counted);
         let main_deadlock = info.kind == Kind::Main && info.deadlock_panic.load(Ordering::Relaxed);
+        let task_cx = &mut *cx;
         let res = std::panic::catch_unwind(AssertUnwindSafe(move || {
             if main_deadlock {
                 panic!(
@@ -330,15 +330,18 @@ impl<F: Future> Future for GoFuture<F> {
                     crate::dump::dump()
                 );
             }
-            if counted {
-                fut.poll(&mut Context::from_waker(waker))
-            } else {
-                fut.poll(cx)
+            match waker {
+                Some(w) => fut.poll(&mut Context::from_waker(w)),
+                None => fut.poll(task_cx),
             }
         }));
         let ctx = CTX.replace(prev);
         match res {
             Ok(Poll::Pending) => {
+                if this.waker.is_none() {
+                    let _ = info.task_waker.set(cx.waker().clone());
+                    *this.waker = Some(Waker::from(Arc::clone(info)));
+                }
                 let progressed = PROGRESS.get() != progress_before;
                 info.after_pending(ctx.report, counted, progressed);
                 LAST_POLL.set(ctx.report);
@@ -353,7 +356,7 @@ impl<F: Future> Future for GoFuture<F> {
                 LAST_POLL.set(None);
                 let caught = on_panic(info, payload);
                 this.reg.take();
-                Poll::Ready(Err(caught))
+                Poll::Ready(Err(Box::new(caught)))
             }
         }
     }
@@ -387,7 +390,7 @@ impl<F: Future> Future for GoFuture<F> {
 /// Go's `go f()` returns nothing; a handle replaces the usual result channel:
 /// `done := make(chan T, 1); go func() { done <- f() }(); v := <-done`.
 pub struct GoHandle<T> {
-    join: JoinHandle<Result<T, Caught>>,
+    join: JoinHandle<Result<T, Box<Caught>>>,
     id: u64,
     name: Option<Arc<str>>,
     location: &'static Location<'static>,
@@ -639,10 +642,16 @@ where
         let _reg = reg;
         let _entered = span.enter();
         let prev = registry::BLOCKING.replace(Some(Arc::clone(&info)));
+        let prev_ctx = CTX.replace(PollCtx {
+            id: info.id,
+            report: None,
+            blocking: true,
+        });
         let res = std::panic::catch_unwind(AssertUnwindSafe(f));
+        CTX.set(prev_ctx);
         registry::BLOCKING.set(prev);
         LAST_POLL.set(None);
-        res.map_err(|payload| on_panic(&info, payload))
+        res.map_err(|payload| Box::new(on_panic(&info, payload)))
     });
     GoHandle {
         join,

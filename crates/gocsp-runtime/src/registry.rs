@@ -1,16 +1,15 @@
 //! The registry of live goroutines and the per-goroutine record the runtime keeps.
 //!
 //! Invariants (kept true by `goroutine.rs`, relied upon by `deadlock.rs`):
-//! - a live, registered goroutine's [`Info`] has exactly [`BASE_REFS`] strong references owned
-//!   by the runtime: one in its registry shard, one in the wrapper future (`info`), one inside
-//!   the wrapper's counting [`Waker`]. Every other strong reference is a clone of that waker held
-//!   by whatever the goroutine is waiting on.
+//! - once its counting waker exists (from the poll after its first `Pending`), a live,
+//!   registered goroutine's [`Info`] has exactly [`BASE_REFS`] strong references owned by the
+//!   runtime: one in its registry shard, one in the wrapper future (`info`), one inside the
+//!   wrapper's counting [`Waker`]. Every other strong reference is a clone of that waker held by
+//!   whatever the goroutine is waiting on.
 //! - nothing here holds a lock while calling user code or waking a task.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 use std::task::{Wake, Waker};
 
@@ -59,7 +58,6 @@ pub(crate) struct Info {
     /// The goroutine that spawned this one, 0 if none (spawned from outside any goroutine).
     pub(crate) parent: u64,
     pub(crate) kind: Kind,
-    pub(crate) created: Instant,
     /// One of `RUNNING`, `RUNNABLE`, `WAITING`, `BLOCKED`.
     pub(crate) state: AtomicU8,
     /// Incremented at the start of every poll. Written only by the thread polling the goroutine
@@ -68,8 +66,9 @@ pub(crate) struct Info {
     pub(crate) epoch: AtomicU64,
     /// Meaningful while `state == BLOCKED` (kept afterwards to carry `since` over re-polls).
     pub(crate) blocked: Mutex<Option<BlockedAt>>,
-    /// The waker of the task (or `block_on` thread) that polls this goroutine, captured on the
-    /// first poll. The counting waker forwards to it.
+    /// The waker of the task (or `block_on` thread) that polls this goroutine, captured when
+    /// its first poll returns `Pending`. The counting waker forwards to it; the deadlock
+    /// detector wakes through it a goroutine whose last poll was not counted.
     pub(crate) task_waker: OnceLock<Waker>,
     /// Set by the deadlock detector under `Deadlock::Panic`: the main goroutine panics on its
     /// next poll.
@@ -89,7 +88,6 @@ impl Info {
             location,
             parent: current_id().unwrap_or(0),
             kind,
-            created: Instant::now(),
             state: AtomicU8::new(if kind == Kind::Blocking {
                 RUNNING
             } else {
@@ -171,108 +169,97 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 const SHARDS: usize = 64;
 
-/// Spreads goroutine ids over hash buckets (ids in one shard differ by multiples of 64).
+/// A shard's goroutines: a slab, so that adding and removing one is a push/pop on a free list.
 #[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
+struct Slab {
+    entries: Vec<Option<Arc<Info>>>,
+    free: Vec<usize>,
+    /// Live goroutines in this shard (all kinds).
+    live: usize,
+    /// Live `Kind::Task` goroutines in this shard.
+    tasks: usize,
 }
 
-type Map = HashMap<u64, Arc<Info>, BuildHasherDefault<IdHasher>>;
-
-/// One lock stripe. Aligned so that two shards' counters never share a cache line.
+/// One lock stripe. Aligned so that two shards' locks never share a cache line.
 #[repr(align(64))]
 struct Shard {
-    map: Mutex<Map>,
-    /// Live goroutines in this shard (all kinds); updated under `map`'s lock, read without it.
-    live: AtomicUsize,
-    /// Live `Kind::Task` goroutines in this shard.
-    tasks: AtomicUsize,
+    slab: Mutex<Slab>,
 }
 
 static REGISTRY: LazyLock<Vec<Shard>> = LazyLock::new(|| {
     (0..SHARDS)
         .map(|_| Shard {
-            map: Mutex::new(Map::default()),
-            live: AtomicUsize::new(0),
-            tasks: AtomicUsize::new(0),
+            slab: Mutex::new(Slab::default()),
         })
         .collect()
 });
 
-fn shard(id: u64) -> &'static Shard {
-    &REGISTRY[(id % SHARDS as u64) as usize]
-}
-
 /// Adds a goroutine to the registry; it stays there until the returned guard drops.
 pub(crate) fn register(info: &Arc<Info>) -> Registered {
-    let s = shard(info.id);
-    let mut map = s.map.lock();
-    map.insert(info.id, Arc::clone(info));
-    s.live.fetch_add(1, Ordering::Relaxed);
-    if info.kind == Kind::Task {
-        s.tasks.fetch_add(1, Ordering::Relaxed);
-    }
-    Registered {
-        id: info.id,
-        task: info.kind == Kind::Task,
-    }
+    // Shard by id: consecutive spawns from one thread spread over the stripes.
+    let shard = (info.id % SHARDS as u64) as usize;
+    let s = &REGISTRY[shard];
+    let task = info.kind == Kind::Task;
+    let slot = {
+        let mut slab = s.slab.lock();
+        let entry = Some(Arc::clone(info));
+        let slot = match slab.free.pop() {
+            Some(i) => {
+                slab.entries[i] = entry;
+                i
+            }
+            None => {
+                slab.entries.push(entry);
+                slab.entries.len() - 1
+            }
+        };
+        slab.live += 1;
+        slab.tasks += usize::from(task);
+        slot
+    };
+    Registered { shard, slot, task }
 }
 
 /// Removes its goroutine from the registry when dropped.
 #[derive(Debug)]
 pub(crate) struct Registered {
-    id: u64,
+    shard: usize,
+    slot: usize,
     task: bool,
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        let s = shard(self.id);
-        let removed = s.map.lock().remove(&self.id);
-        if removed.is_some() {
-            s.live.fetch_sub(1, Ordering::Relaxed);
-            if self.task {
-                s.tasks.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
-        // `removed` (an `Arc<Info>`) drops here, after the lock is released.
+        let s = &REGISTRY[self.shard];
+        let removed = {
+            let mut slab = s.slab.lock();
+            let removed = slab.entries[self.slot].take();
+            slab.free.push(self.slot);
+            slab.live -= 1;
+            slab.tasks -= usize::from(self.task);
+            removed
+        };
+        // The `Arc<Info>` drops here, after the lock is released.
+        drop(removed);
     }
 }
 
 /// The number of registered goroutines (all kinds).
 pub(crate) fn live() -> usize {
-    REGISTRY
-        .iter()
-        .map(|s| s.live.load(Ordering::Relaxed))
-        .sum()
+    REGISTRY.iter().map(|s| s.slab.lock().live).sum()
 }
 
 /// The number of registered goroutines that are tokio tasks.
 pub(crate) fn live_tasks() -> usize {
-    REGISTRY
-        .iter()
-        .map(|s| s.tasks.load(Ordering::Relaxed))
-        .sum()
+    REGISTRY.iter().map(|s| s.slab.lock().tasks).sum()
 }
 
 /// Calls `f` on every registered goroutine, shard by shard, under that shard's lock (so the
 /// caller does not add strong references). Stops early when `f` returns `false`.
 pub(crate) fn for_each(mut f: impl FnMut(&Arc<Info>) -> bool) -> bool {
     for s in REGISTRY.iter() {
-        let map = s.map.lock();
-        for info in map.values() {
+        let slab = s.slab.lock();
+        for info in slab.entries.iter().flatten() {
             if !f(info) {
                 return false;
             }
@@ -284,14 +271,18 @@ pub(crate) fn for_each(mut f: impl FnMut(&Arc<Info>) -> bool) -> bool {
 /// What the thread is polling right now, and what gocsp operations reported during the poll.
 #[derive(Clone, Copy)]
 pub(crate) struct PollCtx {
+    /// The goroutine running on this thread, 0 if none.
     pub(crate) id: u64,
     pub(crate) report: Option<(Op, &'static Location<'static>)>,
+    /// The goroutine is a blocking one (its `Info` is in [`BLOCKING`]).
+    pub(crate) blocking: bool,
 }
 
 impl PollCtx {
     pub(crate) const NONE: PollCtx = PollCtx {
         id: 0,
         report: None,
+        blocking: false,
     };
 }
 
@@ -309,27 +300,22 @@ thread_local! {
 
 /// The id of the goroutine running on this thread, if any.
 pub(crate) fn current_id() -> Option<u64> {
-    let id = CTX.with(|c| c.get().id);
-    if id != 0 {
-        return Some(id);
-    }
-    BLOCKING.with(|b| b.borrow().as_ref().map(|i| i.id))
+    let id = CTX.get().id;
+    (id != 0).then_some(id)
 }
 
 struct RuntimeObserver;
 
 impl Observer for RuntimeObserver {
     fn blocked(&self, op: Op, site: &'static Location<'static>) {
-        let handled = CTX.with(|c| {
-            let mut v = c.get();
-            if v.id == 0 {
-                return false;
-            }
-            v.report = Some((op, site));
-            c.set(v);
-            true
-        });
-        if !handled {
+        let mut ctx = CTX.get();
+        if ctx.id == 0 {
+            return;
+        }
+        if !ctx.blocking {
+            ctx.report = Some((op, site));
+            CTX.set(ctx);
+        } else {
             BLOCKING.with(|b| {
                 if let Some(info) = b.borrow().as_ref() {
                     info.blocking_thread_blocked(op, site);
@@ -339,7 +325,10 @@ impl Observer for RuntimeObserver {
     }
 
     fn progressed(&self) {
-        PROGRESS.with(|p| p.set(p.get().wrapping_add(1)));
+        PROGRESS.set(PROGRESS.get().wrapping_add(1));
+        if !CTX.get().blocking {
+            return;
+        }
         BLOCKING.with(|b| {
             if let Some(info) = b.borrow().as_ref() {
                 let _ = info.state.compare_exchange(
