@@ -684,3 +684,103 @@ impl Future for Countdown {
         Poll::Pending
     }
 }
+
+/// A select parked with a lazy send case on `chan(0)` makes a non-blocking select's recv case
+/// ready (no `default`), and a parked select with a recv case makes a send case ready. Only
+/// `try_recv` cannot take from a selecting sender (the documented deviation: the value does
+/// not exist yet).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_does_not_fire_when_a_parked_select_is_the_peer() {
+    for i in 0..200u32 {
+        let (tx, rx) = chan::<u32>(0);
+        let (_idle_tx, idle) = chan::<u32>(0);
+        let parked = Arc::new(AtomicBool::new(false));
+        let (t, idle2) = (tx.clone(), idle.clone());
+        let h = tokio::spawn(flag_pending(
+            async move {
+                select! {
+                    send(t, i) -> r => r.is_ok(),
+                    recv(idle2) => false,
+                }
+            },
+            parked.clone(),
+        ));
+        until(&parked).await;
+        assert!(
+            rx.try_recv().is_err(),
+            "documented: try_recv cannot take a lazy value"
+        );
+        let got = select! {
+            recv(rx) -> v => v,
+            default => None,
+        };
+        assert_eq!(
+            got,
+            Some(i),
+            "default fired although a selecting sender waited"
+        );
+        assert!(h.await.unwrap());
+
+        let parked = Arc::new(AtomicBool::new(false));
+        let (r, idle2) = (rx.clone(), idle.clone());
+        let h = tokio::spawn(flag_pending(
+            async move {
+                select! {
+                    recv(r) -> v => v,
+                    recv(idle2) => None,
+                }
+            },
+            parked.clone(),
+        ));
+        until(&parked).await;
+        let sent = select! {
+            send(tx, i) -> r => r.is_ok(),
+            default => false,
+        };
+        assert!(sent, "default fired although a selecting receiver waited");
+        assert_eq!(h.await.unwrap(), Some(i));
+    }
+}
+
+/// Closing a channel wakes a select parked on it: a recv case gets `None`, a send case gets
+/// its (lazily built) value back in `Err`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_wakes_a_parked_select() {
+    for cap in [0usize, 1] {
+        let (tx, rx) = chan::<String>(cap);
+        if cap == 1 {
+            tx.try_send("fill".into()).unwrap();
+        }
+        let (_idle_tx, idle) = chan::<String>(0);
+        let parked = Arc::new(AtomicBool::new(false));
+        let (t, i) = (tx.clone(), idle.clone());
+        let h = tokio::spawn(flag_pending(
+            async move {
+                select! {
+                    send(t, "mine".to_string()) -> r => r.map_err(SendError::into_inner),
+                    recv(i) => Ok(()),
+                }
+            },
+            parked.clone(),
+        ));
+        until(&parked).await;
+        assert!(rx.close());
+        assert_eq!(h.await.unwrap(), Err("mine".to_string()), "cap {cap}");
+
+        let (tx, rx) = chan::<String>(cap);
+        let parked = Arc::new(AtomicBool::new(false));
+        let i = idle.clone();
+        let h = tokio::spawn(flag_pending(
+            async move {
+                select! {
+                    recv(rx) -> v => v,
+                    recv(i) => Some("idle".into()),
+                }
+            },
+            parked.clone(),
+        ));
+        until(&parked).await;
+        assert!(tx.close());
+        assert_eq!(h.await.unwrap(), None, "cap {cap}");
+    }
+}
