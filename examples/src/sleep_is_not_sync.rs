@@ -53,10 +53,28 @@ pub async fn with_wait_group(out: &Out, n: usize) -> usize {
     seen
 }
 
-/// Both versions, ten goroutines each.
-pub async fn run(out: &Out) -> (usize, usize) {
+/// The same with Go 1.25's `wg.Go(f)`: `add`, spawn and `done` in one call (`done` runs even
+/// if the goroutine panics). Always returns `n`.
+pub async fn with_wait_group_go(out: &Out, n: usize) -> usize {
+    let printed = Arc::new(AtomicUsize::new(0));
+    let wg = WaitGroup::new();
+    for i in 0..n {
+        wg.go(print_message(i, printed.clone()));
+    }
+    wg.wait().await;
+    let seen = printed.load(Ordering::SeqCst);
+    outln!(
+        out,
+        "after wg.go(..) and wg.wait(): {seen} of {n} goroutines had printed"
+    );
+    seen
+}
+
+/// The three versions, ten goroutines each: `(after sleep, after wait, after wg.go + wait)`.
+pub async fn run(out: &Out) -> (usize, usize, usize) {
     outln!(out, "ten goroutines, each working 0-19 ms before printing");
     let slept = with_sleep(out, 10, Duration::from_millis(10)).await;
     let waited = with_wait_group(out, 10).await;
-    (slept, waited)
+    let went = with_wait_group_go(out, 10).await;
+    (slept, waited, went)
 }

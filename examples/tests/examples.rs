@@ -41,15 +41,17 @@ async fn hello_goroutine_prints_every_greeting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sleep_is_not_sync_wait_group_never_loses_output() {
     let out = Out::capture();
-    let (slept, waited) = sleep_is_not_sync::run(&out).await;
+    let (slept, waited, went) = sleep_is_not_sync::run(&out).await;
     assert!(slept <= 10);
-    assert_eq!(waited, 10);
+    assert_eq!((waited, went), (10, 10));
     for round in 0..50 {
         let seen = sleep_is_not_sync::with_wait_group(&Out::capture(), 10).await;
         assert_eq!(
             seen, 10,
             "round {round}: wg.wait() returned before every goroutine printed"
         );
+        let seen = sleep_is_not_sync::with_wait_group_go(&Out::capture(), 10).await;
+        assert_eq!(seen, 10, "round {round}: wg.go + wg.wait() lost output");
     }
 }
 
@@ -113,6 +115,42 @@ async fn prime_sieve_finds_the_first_100_primes() {
     assert_eq!(found, primes_by_trial_division(100));
     assert_eq!(found.last(), Some(&541));
     assert_eq!(out.lines().len(), 10);
+    // Dropping the last channel unwinds the chain: every filter and the generator return.
+    // (Names are unique to this example; other tests run alongside in this process.)
+    let sieve_alive = || {
+        gocsp::dump()
+            .goroutines()
+            .iter()
+            .filter(|g| {
+                g.name
+                    .as_deref()
+                    .is_some_and(|n| n == "generate" || n.starts_with("filter-"))
+            })
+            .count()
+    };
+    let start = std::time::Instant::now();
+    while sieve_alive() > 0 && start.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(sieve_alive(), 0, "{}", gocsp::dump());
+    // Dropping the last channel unwinds the chain: every filter and the generator return.
+    // (Names are unique to this example; other tests run alongside in this process.)
+    let sieve_alive = || {
+        gocsp::dump()
+            .goroutines()
+            .iter()
+            .filter(|g| {
+                g.name
+                    .as_deref()
+                    .is_some_and(|n| n == "generate" || n.starts_with("filter-"))
+            })
+            .count()
+    };
+    let start = std::time::Instant::now();
+    while sieve_alive() > 0 && start.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(sieve_alive(), 0, "{}", gocsp::dump());
 }
 
 #[tokio::test(start_paused = true)]

@@ -232,7 +232,8 @@ fn graceful_shutdown_under_load_loses_no_accepted_request() {
             t.await.expect("client task");
         }
         let answered = answered.load(Ordering::SeqCst);
-        assert!(answered >= 300);
+        // The shutdown really happened under load: some requests were refused.
+        assert!((300..2_000).contains(&answered), "{answered} answered");
         // No accepted request lost: every handler that started produced an answer, and every
         // answer reached its client.
         assert_eq!(
