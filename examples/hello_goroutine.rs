@@ -1,8 +1,10 @@
-//! Go's first goroutine: `go printMessage()`, then several goroutines reporting back over a channel.
+//! Go's first goroutine: `go printMessage()`, then several goroutines reporting back over a
+//! channel.
 //!
 //! Run it: `cargo run --example hello_goroutine`
 //!
-//! Prints `Hello from main function` and `Hello from goroutine` (either order: they run concurrently), then five greetings with their goroutine ids.
+//! Prints `Hello from main function` and `Hello from goroutine` (either order: they run
+//! concurrently), then five greetings with their goroutine ids.
 //!
 //! The logic is in `examples/src/hello_goroutine.rs`, shared with `examples/tests/examples.rs`.
 

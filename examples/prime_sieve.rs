@@ -1,4 +1,5 @@
-//! Go's concurrent prime sieve (`doc/play/sieve.go`, the classic `Generate`/`Filter` chain): one filter goroutine per prime, connected by unbuffered channels.
+//! Go's concurrent prime sieve (`doc/play/sieve.go`, the classic `Generate`/`Filter` chain): one
+//! filter goroutine per prime, connected by unbuffered channels.
 //!
 //! Run it: `cargo run --example prime_sieve`
 //!

@@ -1,4 +1,5 @@
-//! Go by Example's "Rate Limiting" (https://gobyexample.com/rate-limiting): `time.Tick` paces requests; a buffered channel of tokens allows bursts.
+//! Go by Example's "Rate Limiting" (https://gobyexample.com/rate-limiting): `time.Tick` paces
+//! requests; a buffered channel of tokens allows bursts.
 //!
 //! Run it: `cargo run --example rate_limit`
 //!

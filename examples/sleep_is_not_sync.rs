@@ -1,4 +1,5 @@
-//! `go printMessage()` followed by `time.Sleep` is a guess, not synchronization; the same done right with a `sync.WaitGroup`.
+//! `go printMessage()` followed by `time.Sleep` is a guess, not synchronization; the same done
+//! right with a `sync.WaitGroup`.
 //!
 //! Run it: `cargo run --example sleep_is_not_sync`
 //!

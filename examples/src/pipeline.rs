@@ -117,7 +117,8 @@ pub async fn run_with(out: &Out, take: usize) -> Report {
     let reason = ctx.err().map(|e| e.to_string()).unwrap_or_default();
     outln!(
         out,
-        "stopped ({reason}): gen sent {sent}, the sq stages squared {n1} and {n2}; all 3 goroutines returned"
+        "stopped ({reason}): gen sent {sent}, the sq stages squared {n1} and {n2}; \
+         all 3 goroutines returned"
     );
     Report {
         squares,

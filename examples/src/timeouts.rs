@@ -67,7 +67,9 @@ pub async fn run_with(out: &Out, unit: Duration) -> Vec<String> {
     let work = go!(async move {
         select! {
             recv(after(10 * unit)) => "work finished".to_owned(),
-            recv(ctx.done()) => format!("work stopped: {}", ctx.err().expect("done means err is set")),
+            recv(ctx.done()) => {
+                format!("work stopped: {}", ctx.err().expect("done means err is set"))
+            }
         }
     });
     say(&work.await.expect("the work goroutine"));

@@ -69,7 +69,11 @@ async fn step_unbuffered(out: &Out) {
     sleep(Duration::from_millis(50)).await; // main is busy; the sender waits meanwhile
     let got = rx.recv().await;
     let waited = sender.await.expect("sender");
-    outln!(out, "received {got:?}; the send returned only after the receive, {} ms after it started (>= 50)", waited.as_millis());
+    let ms = waited.as_millis();
+    outln!(
+        out,
+        "received {got:?}; the send returned only after the receive, {ms} ms in (>= 50)"
+    );
 }
 
 async fn step_buffered(out: &Out) {
@@ -139,7 +143,10 @@ async fn step_select(out: &Out) {
     let start = Instant::now();
     select! {
         recv(never) -> v => outln!(out, "unexpected {v:?}"),
-        recv(after(Duration::from_millis(30))) => outln!(out, "select with time.After(30ms): timed out after {} ms", start.elapsed().as_millis()),
+        recv(after(Duration::from_millis(30))) => {
+            let ms = start.elapsed().as_millis();
+            outln!(out, "select with time.After(30ms): timed out after {ms} ms");
+        }
     }
     let (a_tx, a) = chan::<char>(1);
     let (b_tx, b) = chan::<char>(1);
@@ -155,7 +162,10 @@ async fn step_select(out: &Out) {
         let _ = a.try_recv();
         let _ = b.try_recv();
     }
-    outln!(out, "both ready 1000 times: a chosen {from_a} times, b {from_b} times (uniformly random, as in Go)");
+    outln!(
+        out,
+        "both ready 1000 times: a chosen {from_a} times, b {from_b} (uniformly random, as in Go)"
+    );
 }
 
 async fn step_wait_group(out: &Out) {
@@ -192,8 +202,12 @@ async fn step_context(out: &Out) {
             go!(name = format!("ctx-worker-{w}"), async move {
                 loop {
                     select! {
-                        recv(ctx.done()) => return format!("worker {w} stopped: {}", ctx.err().expect("done")),
-                        recv(after(Duration::from_millis(5))) => { ticks.fetch_add(1, Ordering::SeqCst); }
+                        recv(ctx.done()) => {
+                            return format!("worker {w} stopped: {}", ctx.err().expect("done"));
+                        }
+                        recv(after(Duration::from_millis(5))) => {
+                            ticks.fetch_add(1, Ordering::SeqCst);
+                        }
                     }
                 }
             })
@@ -233,7 +247,10 @@ async fn step_err_group(out: &Out) {
                 return Err(format!("GET {url}: 500 Internal Server Error").into());
             }
             select! {
-                recv(after(Duration::from_millis(200 + 10 * i as u64))) => { finished.fetch_add(1, Ordering::SeqCst); Ok(()) }
+                recv(after(Duration::from_millis(200 + 10 * i as u64))) => {
+                    finished.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }
                 recv(ctx.done()) => Ok(()), // cancelled by the failure
             }
         });

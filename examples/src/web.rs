@@ -295,7 +295,9 @@ async fn work(State(state): State<Arc<AppState>>, raw: RawQuery) -> (StatusCode,
         send(state.jobs, Job { n, reply }) -> res => if res.is_err() {
             return req.answer(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into());
         },
-        recv(ctx.done()) => return req.answer(StatusCode::GATEWAY_TIMEOUT, "job queue full\n".into()),
+        recv(ctx.done()) => {
+            return req.answer(StatusCode::GATEWAY_TIMEOUT, "job queue full\n".into());
+        }
     }
     select! {
         recv(answer) -> sum => match sum {
