@@ -9,7 +9,9 @@
 //!    `Blocked` in a gocsp operation other than `sleep` — not running, not runnable (woken), not
 //!    waiting on something that is not gocsp (timer, I/O, tokio primitive), and not a
 //!    `go_blocking!` goroutine;
-//! 2. for each of them, the last poll ran with the goroutine's counting waker, and at most one
+//! 2. for each of them, the last poll ran with the goroutine's counting waker (a goroutine's
+//!    first poll uses tokio's waker directly, to keep spawning cheap; the detector wakes such a
+//!    goroutine once, spuriously, to get a counted poll), and at most one
 //!    clone of that waker is alive (the one the gocsp operation keeps). A second clone means
 //!    something else (a tokio timer or socket in the same `tokio::select!`, a tokio channel...)
 //!    may wake it;

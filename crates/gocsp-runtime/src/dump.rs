@@ -33,6 +33,22 @@ pub fn num_goroutine() -> usize {
 }
 
 /// What a goroutine is doing at the moment of a [`dump()`].
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// use gocsp_runtime::{Op, State};
+/// let (_tx, rx) = gocsp_channel::chan::<u32>(0);
+/// let h = gocsp_runtime::go(async move { rx.recv().await });
+/// let state = loop {
+///     match gocsp_runtime::dump().get(h.id()).unwrap().state {
+///         s @ State::Blocked { .. } => break s,
+///         _ => gocsp_runtime::yield_now().await,
+///     }
+/// };
+/// assert!(matches!(state, State::Blocked { op: Op::Recv, .. }));
+/// assert_eq!(state.go_name(), "chan receive");
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum State {
@@ -71,6 +87,17 @@ impl State {
 }
 
 /// One goroutine in a [`Dump`].
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// let h = gocsp_runtime::go_named("idle", std::future::pending::<()>());
+/// let d = gocsp_runtime::dump();
+/// let g = d.get(h.id()).unwrap();
+/// assert_eq!(g.name.as_deref(), Some("idle"));
+/// assert_eq!(g.location.line(), line!() - 4);
+/// assert!(!g.main && !g.blocking);
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Goroutine {

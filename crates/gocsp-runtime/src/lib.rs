@@ -55,9 +55,24 @@
 //!
 //! In a runtime you built yourself, wrap your main future in [`detect_deadlocks`].
 //!
+//! # Timers
+//!
+//! [`time`]: `after`, `tick`, `sleep`, `Timer`, `Ticker` with Go 1.23 semantics, delivering on
+//! gocsp channels so they work as `select!` cases.
+//!
 //! # Tracing
 //!
 //! See [`trace`]: `GOCSP_TRACE=fmt` and `GOCSP_TRACE=profile`.
+//!
+//! # Codemap
+//!
+//! `goroutine.rs` (spawning, the poll wrapper, handles, errors), `registry.rs` (per-goroutine
+//! records, the sharded registry, the observer installed in `gocsp_channel::hook`), `dump.rs`,
+//! `runtime.rs` (`Runtime`, `run`, `detect_deadlocks`, `SIGQUIT`), `deadlock.rs` (the detector
+//! thread and its rules), `time.rs`, `trace.rs`. Invariants: only `goroutine.rs` polls user
+//! futures; only `deadlock.rs` reads `/proc`; nothing holds a registry lock while waking a task
+//! or running user code, except the detector's spurious wake of a goroutine (which only
+//! schedules it).
 //!
 //! # Signals
 //!

@@ -418,6 +418,13 @@ pub fn run<F: Future>(fut: F) -> F::Output {
 
 pin_project_lite::pin_project! {
     /// Future of [`detect_deadlocks`].
+    ///
+    /// ```
+    /// use gocsp_runtime::{detect_deadlocks, Deadlock, DetectDeadlocks};
+    /// let rt = tokio::runtime::Runtime::new().unwrap();
+    /// let main: DetectDeadlocks<_> = detect_deadlocks(Deadlock::Log, async { 3 });
+    /// assert_eq!(rt.block_on(main), 3);
+    /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct DetectDeadlocks<F: Future> {
         #[pin]

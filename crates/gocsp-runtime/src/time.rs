@@ -120,6 +120,13 @@ pub fn tick(d: Duration) -> Receiver<Instant> {
 
 pin_project! {
     /// Future of [`sleep`].
+    ///
+    /// ```
+    /// # gocsp_runtime::run(async {
+    /// let nap: gocsp_runtime::time::Sleep = gocsp_runtime::time::sleep(std::time::Duration::from_millis(1));
+    /// nap.await;
+    /// # });
+    /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     #[derive(Debug)]
     pub struct Sleep {

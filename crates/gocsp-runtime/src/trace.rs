@@ -414,6 +414,25 @@ impl Drop for ProfileGuard {
 }
 
 /// Blocking time at one gocsp operation site.
+///
+/// ```
+/// # use tracing_subscriber::prelude::*;
+/// let (layer, guard) = gocsp_runtime::trace::profile();
+/// let _g = tracing_subscriber::registry().with(layer).set_default();
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let (tx, rx) = gocsp_channel::chan::<u32>(0);
+///     let h = gocsp_runtime::go_named("rx", async move { rx.recv().await });
+///     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+///     tx.send(1).await.unwrap();
+///     h.await.unwrap();
+/// });
+/// let p = guard.finish();
+/// let site = &p.group("rx").unwrap().sites[0];
+/// assert_eq!(site.op, gocsp_runtime::Op::Recv);
+/// assert_eq!(site.blocked, std::time::Duration::from_secs(2));
+/// assert_eq!(site.count, 1);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SiteProfile {
@@ -428,6 +447,22 @@ pub struct SiteProfile {
 }
 
 /// The numbers for one goroutine name (or spawn site, for unnamed goroutines).
+///
+/// ```
+/// # use tracing_subscriber::prelude::*;
+/// let (layer, guard) = gocsp_runtime::trace::profile();
+/// let _g = tracing_subscriber::registry().with(layer).set_default();
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let hs: Vec<_> = (0..4)
+///         .map(|_| gocsp_runtime::go_named("nap", tokio::time::sleep(std::time::Duration::from_secs(1))))
+///         .collect();
+///     for h in hs { h.await.unwrap(); }
+/// });
+/// let g = guard.finish().group("nap").cloned().unwrap();
+/// assert_eq!((g.spawned, g.peak_live, g.live), (4, 4, 0));
+/// assert_eq!(g.idle, std::time::Duration::from_secs(4));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GroupProfile {

@@ -76,6 +76,17 @@ fn scenarios() -> Vec<Scenario> {
             foreign_runtime_deadlock,
             Expect::Deadlock(&["[chan receive]:\nmain\n"]),
         ),
+        (
+            "deadlock_policy_log",
+            deadlock_policy_log,
+            Expect::Status(
+                3,
+                &[
+                    "logged: all goroutines are asleep - deadlock!",
+                    "[chan send]:\nmain\n",
+                ],
+            ),
+        ),
         // Programs that look idle but are not.
         ("timer_in_flight", timer_in_flight, Expect::Ok),
         ("gocsp_sleep", gocsp_sleep, Expect::Ok),
@@ -97,6 +108,33 @@ fn scenarios() -> Vec<Scenario> {
         ("tcp_accept_loop", tcp_accept_loop, Expect::Ok),
         ("foreign_runtime_timer", foreign_runtime_timer, Expect::Ok),
         ("gomaxprocs", gomaxprocs, Expect::Ok),
+        // GOCSP_TRACE.
+        (
+            "gocsp_trace_profile",
+            gocsp_trace_profile,
+            Expect::Status(
+                0,
+                &[
+                    "gocsp profile",
+                    "waiter ",
+                    "top blocking sites:",
+                    "chan receive at ",
+                ],
+            ),
+        ),
+        (
+            "gocsp_trace_fmt",
+            gocsp_trace_fmt,
+            Expect::Status(
+                0,
+                &[
+                    "goroutine{id=",
+                    "name=\"traced\"",
+                    "close time.busy=",
+                    "hello from a goroutine",
+                ],
+            ),
+        ),
         // Panic policy and SIGQUIT.
         (
             "panic_abort",
@@ -235,6 +273,74 @@ fn foreign_runtime_deadlock() {
         let (_tx2, rx2) = chan::<u32>(0);
         rx2.recv().await;
     }));
+}
+
+/// Exits with status 3 when the detector logs, printing what it logged.
+struct ExitOnDeadlockLog;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ExitOnDeadlockLog {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Msg(String);
+        impl tracing::field::Visit for Msg {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                if f.name() == "message" {
+                    self.0 = format!("{v:?}");
+                }
+            }
+        }
+        if event.metadata().target() == "gocsp::deadlock" {
+            let mut m = Msg(String::new());
+            event.record(&mut m);
+            eprintln!("logged: {}", m.0);
+            std::process::exit(3);
+        }
+    }
+}
+
+fn deadlock_policy_log() {
+    use tracing_subscriber::prelude::*;
+    tracing_subscriber::registry()
+        .with(ExitOnDeadlockLog)
+        .init();
+    Runtime::builder()
+        .worker_threads(2)
+        .deadlock(Deadlock::Log)
+        .run(async {
+            let (tx, _rx) = chan::<i32>(0);
+            let _ = tx.send(1).await;
+        });
+}
+
+// ---- GOCSP_TRACE ----
+
+fn gocsp_trace_profile() {
+    // Safe: the process has a single thread at this point.
+    std::env::set_var("GOCSP_TRACE", "profile");
+    program(async {
+        let (tx, rx) = chan::<u32>(0);
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                let rx = rx.clone();
+                gocsp_runtime::go_named("waiter", async move { rx.recv().await })
+            })
+            .collect();
+        time::sleep(Duration::from_millis(50)).await;
+        for i in 0..3 {
+            tx.send(i).await.unwrap();
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+}
+
+fn gocsp_trace_fmt() {
+    std::env::set_var("GOCSP_TRACE", "fmt");
+    program(async {
+        gocsp_runtime::go_named("traced", async { tracing::info!("hello from a goroutine") })
+            .await
+            .unwrap();
+    });
 }
 
 // ---- look idle, but are not ----
