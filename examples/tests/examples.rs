@@ -296,3 +296,27 @@ async fn the_tour_shows_every_step() {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
 }
+
+#[test]
+fn the_tour_prints_the_profile_table_when_the_layer_is_installed() {
+    use tracing_subscriber::prelude::*;
+    // A thread-local subscriber and a current-thread runtime: every goroutine of the tour is
+    // polled on this thread, so the layer sees them all without a global subscriber.
+    let (layer, guard) = gocsp::trace::profile();
+    let out = Out::capture();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(gocsp_examples::tour::run(&out, Some(&guard)));
+    });
+    let profile = guard.finish();
+    let workers = profile.group("ctx-worker-1").expect("a ctx-worker-1 row");
+    assert_eq!(workers.spawned, 1);
+    assert_eq!(profile.group("adder").expect("an adder row").spawned, 11);
+    let text = out.lines().join("\n");
+    assert!(text.contains("== 10. the profile table"), "{text}");
+    assert!(text.contains("gocsp profile (per goroutine name"), "{text}");
+    assert!(text.contains("top blocking sites:"), "{text}");
+}
