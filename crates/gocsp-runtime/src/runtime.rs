@@ -77,6 +77,7 @@ pub struct Builder {
     sigquit: SigQuit,
     thread_name: String,
     trace_from_env: bool,
+    keep_alive: Option<std::time::Duration>,
 }
 
 /// The worker count when none is given: `GOMAXPROCS` if it is a positive integer, else the
@@ -98,6 +99,7 @@ impl Builder {
             sigquit: SigQuit::default(),
             thread_name: "gocsp-worker".to_owned(),
             trace_from_env: true,
+            keep_alive: None,
         }
     }
 
@@ -175,6 +177,24 @@ impl Builder {
         self
     }
 
+    /// How long an idle blocking-pool thread (`go_blocking!`, `spawn_blocking`, `tokio::fs`)
+    /// stays alive; tokio's default is 10 s. The deadlock detector stays quiet while any
+    /// blocking-pool thread exists (tokio does not say whether it is busy), so this is also how
+    /// long a deadlock after blocking work may go unreported.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = gocsp_runtime::Runtime::builder()
+    ///     .thread_keep_alive(Duration::from_secs(1))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn thread_keep_alive(&mut self, d: std::time::Duration) -> &mut Builder {
+        self.keep_alive = Some(d);
+        self
+    }
+
     /// Whether `block_on` installs the tracing layers named by `GOCSP_TRACE` (`fmt`,
     /// `profile`, or both separated by a comma) as the global subscriber. Default `true`; it
     /// does nothing if the variable is unset or a global subscriber already exists.
@@ -200,11 +220,15 @@ impl Builder {
     /// When tokio cannot start its threads or its I/O driver.
     pub fn build(&self) -> std::io::Result<Runtime> {
         let workers = self.workers.unwrap_or_else(default_workers);
-        let rt = tokio::runtime::Builder::new_multi_thread()
+        let mut tokio_builder = tokio::runtime::Builder::new_multi_thread();
+        tokio_builder
             .worker_threads(workers)
             .thread_name(self.thread_name.clone())
-            .enable_all()
-            .build()?;
+            .enable_all();
+        if let Some(d) = self.keep_alive {
+            tokio_builder.thread_keep_alive(d);
+        }
+        let rt = tokio_builder.build()?;
         set_panic_policy(self.panic);
         Ok(Runtime {
             rt,

@@ -52,11 +52,6 @@ fn scenarios() -> Vec<Scenario> {
             Expect::Deadlock(&["[select]:\nmain\n"]),
         ),
         (
-            "empty_select",
-            empty_select,
-            Expect::Deadlock(&["[select]:\nmain\n"]),
-        ),
-        (
             "main_joins_a_stuck_goroutine",
             main_joins_a_stuck_goroutine,
             Expect::Deadlock(&["[goroutine join]:\nmain\n", "[chan receive]:\nstuck\n"]),
@@ -64,6 +59,11 @@ fn scenarios() -> Vec<Scenario> {
         (
             "deadlock_after_timer_and_thread_finished",
             deadlock_after_timer_and_thread_finished,
+            Expect::Deadlock(&["[chan receive]:\nmain\n"]),
+        ),
+        (
+            "deadlock_after_blocking_work",
+            deadlock_after_blocking_work,
             Expect::Deadlock(&["[chan receive]:\nmain\n"]),
         ),
         (
@@ -210,13 +210,6 @@ fn select_with_only_nil_cases() {
     });
 }
 
-fn empty_select() {
-    program(async {
-        let mut cases: [&mut (dyn Case + Send); 0] = [];
-        select(&mut cases, false, false).await;
-    });
-}
-
 fn main_joins_a_stuck_goroutine() {
     program(async {
         let (_tx, rx) = chan::<i32>(0);
@@ -235,6 +228,21 @@ fn deadlock_after_timer_and_thread_finished() {
         let (_tx2, rx2) = chan::<u32>(0);
         rx2.recv().await;
     });
+}
+
+/// The blocking-pool thread that ran the job lingers for `thread_keep_alive`, then exits:
+/// only then can the detector tell that nothing is left.
+fn deadlock_after_blocking_work() {
+    Runtime::builder()
+        .worker_threads(2)
+        .thread_keep_alive(Duration::from_millis(100))
+        .run(async {
+            let (tx, rx) = chan::<u32>(0);
+            go_blocking(move || tx.send_blocking(1).unwrap());
+            assert_eq!(rx.recv().await, Some(1));
+            let (_tx2, rx2) = chan::<u32>(0);
+            rx2.recv().await;
+        });
 }
 
 fn deadlock_policy_panic() {
