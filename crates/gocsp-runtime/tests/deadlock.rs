@@ -39,7 +39,9 @@ fn scenarios() -> Vec<Scenario> {
         (
             "send_without_receiver",
             send_without_receiver,
-            Expect::Deadlock(&["goroutine ", "[chan send]:\nmain\n", "deadlock.rs:"]),
+            Expect::Deadlock(&[
+                "goroutine 1 [chan send]:\nmain\n\tcrates/gocsp-runtime/tests/deadlock.rs:",
+            ]),
         ),
         (
             "two_goroutines_wait_for_each_other",

@@ -294,3 +294,27 @@ async fn blocked_duration_follows_the_clock() {
     );
     h.abort();
 }
+
+#[test]
+fn main_goroutine_is_registered_and_its_panic_propagates() {
+    let rt = gocsp_runtime::Runtime::builder()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let line = line!() + 1;
+    let main = rt.block_on(async {
+        let me = gocsp_runtime::current_id().unwrap();
+        let d = gocsp_runtime::dump();
+        d.get(me).cloned().unwrap()
+    });
+    assert!(main.main);
+    assert_eq!(main.name.as_deref(), Some("main"));
+    assert_eq!(main.location.line(), line);
+    assert_eq!(main.state, State::Running);
+
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { panic!("main failed") })
+    }));
+    let payload = res.unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"main failed"));
+}
