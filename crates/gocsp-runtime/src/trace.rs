@@ -93,7 +93,12 @@ pub fn profile() -> (ProfileLayer, ProfileGuard) {
 /// any, is returned so that the caller prints the table at the end.
 pub(crate) fn install_from_env() -> Option<ProfileGuard> {
     use tracing_subscriber::prelude::*;
+    // Once per process: a second `block_on` finds the subscriber it installed already there.
+    static TRIED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let var = std::env::var("GOCSP_TRACE").ok()?;
+    if TRIED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
     let mut want_fmt = false;
     let mut want_profile = false;
     for part in var.split(',').map(str::trim).filter(|p| !p.is_empty()) {
