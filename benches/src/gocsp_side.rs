@@ -5,9 +5,10 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use gocsp::{chan, select, Receiver, Sender};
-use gocsp_runtime::go;
+use gocsp::time::after;
+use gocsp::{chan, go, select, Receiver, Sender, WaitGroup};
 
 use crate::flavor::{Flavor, Rx, SyncFlavor, Tx};
 use crate::workloads::{share, Check};
@@ -183,8 +184,7 @@ pub async fn select_nonblock(n: u64, p: usize) -> Check {
     Ok(())
 }
 
-/// Go's `BenchmarkSelectProdCons`. Go's never-firing `time.After(time.Hour)` case is a
-/// receiver whose sender stays alive (what `gocsp::time::after` returns is also a channel).
+/// Go's `BenchmarkSelectProdCons`, with its never-firing `time.After(time.Hour)` cases.
 pub async fn select_prod_cons(n: u64, p: usize) -> Check {
     let remaining = Arc::new(AtomicI64::new(n as i64));
     let (tx, rx) = chan::<u64>(128);
@@ -193,7 +193,7 @@ pub async fn select_prod_cons(n: u64, p: usize) -> Check {
     for _ in 0..p {
         let (remaining, tx, close) = (remaining.clone(), tx.clone(), close_rx.clone());
         handles.push(go(async move {
-            let (_timer_tx, timer) = chan::<()>(1);
+            let timer = after(Duration::from_secs(3600));
             let mut work = 0u64;
             let mut sent = 0i64;
             while remaining.fetch_sub(1, Ordering::Relaxed) > 0 {
@@ -211,7 +211,7 @@ pub async fn select_prod_cons(n: u64, p: usize) -> Check {
         }));
         let (rx, close) = (rx.clone(), close_rx.clone());
         handles.push(go(async move {
-            let (_timer_tx, timer) = chan::<()>(1);
+            let timer = after(Duration::from_secs(3600));
             let mut work = 0u64;
             let mut got = 0i64;
             loop {
@@ -329,7 +329,7 @@ pub async fn chan_popular(n: u64) -> Check {
 
 /// Spawn `n` goroutines that each add their index to a counter; wait with a `WaitGroup`.
 pub async fn spawn_wait_group(n: u64) -> Check {
-    let wg = gocsp_sync::WaitGroup::new();
+    let wg = WaitGroup::new();
     let sum = Arc::new(AtomicI64::new(0));
     for i in 0..n {
         wg.add(1);

@@ -29,7 +29,7 @@ pub struct Ctx {
     pub rt: tokio::runtime::Runtime,
     /// gocsp's runtime (tokio underneath, plus the goroutine registry and the deadlock
     /// detector) with `workers` worker threads, for gocsp: what `#[gocsp::main]` users get.
-    pub gocsp: gocsp_runtime::Runtime,
+    pub gocsp: gocsp::Runtime,
     /// Go's `GOMAXPROCS`: runtime workers, and the parallelism of the `RunParallel` ports.
     pub workers: usize,
 }
@@ -42,7 +42,7 @@ impl Ctx {
             .enable_all()
             .build()
             .expect("cannot build the tokio runtime");
-        let gocsp = gocsp_runtime::Runtime::builder()
+        let gocsp = gocsp::Runtime::builder()
             .worker_threads(workers)
             .build()
             .expect("cannot build gocsp's runtime");
@@ -70,7 +70,7 @@ impl Ctx {
         Fut: Future<Output = Result<T, String>> + Send + 'static,
     {
         self.gocsp
-            .block_on(async move { gocsp_runtime::go(fut).await })
+            .block_on(async move { gocsp::go(fut).await })
             .map_err(|e| format!("driver goroutine failed: {e}"))?
     }
 
