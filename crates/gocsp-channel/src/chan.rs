@@ -88,12 +88,15 @@ impl Wakes {
         self.push(Who::Select { sig, case: 0 });
     }
     /// Wakes everyone. Call after the channel lock is released.
+    #[inline]
     pub(crate) fn wake_all(self) {
         if let Some(w) = self.one {
             w.wake();
         }
-        for w in self.more {
-            w.wake();
+        if !self.more.is_empty() {
+            for w in self.more {
+                w.wake();
+            }
         }
     }
 }

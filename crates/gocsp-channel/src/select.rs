@@ -596,7 +596,7 @@ impl<T> AsSend<T> for &Option<Sender<T>> {
 // The engine.
 
 /// Up to this many cases the engine works in fixed arrays on the stack.
-const INLINE: usize = 16;
+const INLINE: usize = 8;
 
 /// A list of case indices, inline up to `INLINE`.
 struct Indices {
@@ -807,6 +807,9 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
     fn pass(&mut self, cx: &mut Context<'_>) -> PassResult {
         let n = self.cases.len();
         if self.has_fut {
+            // With future cases, walk every case once — in written order under `biased`, else
+            // from a random start (tokio's select! rule) — polling futures and checking each
+            // channel under its own lock, so no kind of case is preferred over another.
             let start = if self.biased || n == 0 {
                 0
             } else {
@@ -814,8 +817,40 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
             };
             for k in 0..n {
                 let i = (start + k) % n;
-                if self.cases[i].kind() == Kind::Fut && self.cases[i].poll_fut(cx) {
-                    return PassResult::Fired(i);
+                match self.cases[i].kind() {
+                    Kind::Fut => {
+                        if self.cases[i].poll_fut(cx) {
+                            return PassResult::Fired(i);
+                        }
+                    }
+                    Kind::Chan(_) => {
+                        let mut wakes = Wakes::new();
+                        self.cases[i].lock();
+                        // SAFETY: this case's channel lock is held until `unlock` below.
+                        let fired = unsafe {
+                            if self.cases[i].ready() {
+                                self.cases[i].fire(&mut self.sig, i, &mut wakes)
+                            } else {
+                                Fire::NotReady
+                            }
+                        };
+                        if fired == Fire::Committed {
+                            // Before unlocking: the sender we committed to wakes this waker.
+                            self.sig.get().set_waker(cx.waker());
+                        }
+                        // SAFETY: locked above on this thread; no `locked_mut` borrow remains.
+                        unsafe { self.cases[i].unlock() };
+                        wakes.wake_all();
+                        match fired {
+                            Fire::Done => return PassResult::Fired(i),
+                            Fire::Committed => {
+                                self.cancel_all_except(i);
+                                return PassResult::Committed;
+                            }
+                            Fire::NotReady => {}
+                        }
+                    }
+                    Kind::Nil => {}
                 }
             }
         }
@@ -840,25 +875,29 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
         let mut wakes = Wakes::new();
         let mut excluded = Excluded::new(n);
         let result = 'choose: loop {
-            // Ready cases, in written order.
+            // Ready cases: count them and find the first in written order.
             let mut ready = 0usize;
-            let mut first = None;
-            for i in 0..n {
-                if self.is_candidate(i, &mut excluded) {
+            let mut first = usize::MAX;
+            for &(_, i) in order.iter() {
+                let i = i as usize;
+                if self.is_candidate(i, &excluded) {
                     ready += 1;
-                    first.get_or_insert(i);
+                    first = first.min(i);
                 }
             }
-            let Some(first) = first else {
+            if ready == 0 {
                 break 'choose None;
-            };
-            let pick = if self.biased {
+            }
+            let pick = if self.biased || ready == 1 {
                 first
             } else {
+                // The j-th ready case in written order: uniform among the ready ones.
                 let mut j = random_below(ready);
                 let mut pick = first;
-                for i in 0..n {
-                    if self.is_candidate(i, &mut excluded) {
+                for i in first..n {
+                    if matches!(self.cases[i].kind(), Kind::Chan(_))
+                        && self.is_candidate(i, &excluded)
+                    {
                         if j == 0 {
                             pick = i;
                             break;
@@ -878,10 +917,12 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
 
         let out = match result {
             Some((i, committed)) => {
-                for j in 0..n {
-                    if j != i {
-                        // SAFETY: every channel case's lock is held.
-                        unsafe { self.cases[j].unregister() };
+                if self.registered {
+                    for j in 0..n {
+                        if j != i {
+                            // SAFETY: every channel case's lock is held.
+                            unsafe { self.cases[j].unregister() };
+                        }
                     }
                 }
                 if committed {
@@ -892,19 +933,22 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                     PassResult::Fired(i)
                 }
             }
-            None if self.has_default => {
-                for j in 0..n {
-                    // SAFETY: every channel case's lock is held.
-                    unsafe { self.cases[j].unregister() };
-                }
-                PassResult::Default
-            }
+            // A select with a default never registers, so there is nothing to take back.
+            None if self.has_default => PassResult::Default,
             None => {
                 let sig = self.sig.get().clone();
                 // Register the waker before any channel can see the entries ("register,
                 // then check again": the checks above ran under the same locks).
                 sig.set_waker(cx.waker());
-                for j in 0..n {
+                // Queue order decides which case a later peer completes when several share a
+                // channel: start at a random case unless biased (Go: TestPseudoRandomSend).
+                let start = if self.biased || n == 0 {
+                    0
+                } else {
+                    random_below(n)
+                };
+                for k in 0..n {
+                    let j = (start + k) % n;
                     // SAFETY: every channel case's lock is held.
                     unsafe { self.cases[j].register(&sig, j) };
                 }
@@ -927,10 +971,9 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
         out
     }
 
-    fn is_candidate(&self, i: usize, excluded: &mut Excluded) -> bool {
-        if !matches!(self.cases[i].kind(), Kind::Chan(_)) {
-            return false;
-        }
+    /// A channel case `i`, not excluded, ready now. Called only from `pass`, which holds every
+    /// channel case's lock.
+    fn is_candidate(&self, i: usize, excluded: &Excluded) -> bool {
         if excluded.contains(i) {
             return false;
         }

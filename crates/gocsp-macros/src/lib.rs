@@ -45,9 +45,9 @@ mod select;
 ///   took nothing and sent nothing.
 /// - **Random choice.** When several channel cases are ready, one is chosen uniformly at
 ///   random, as in Go. After `biased;` the first ready one in written order is chosen instead.
-///   `fut` cases are polled before the channels are looked at (from a random starting point,
-///   or in written order after `biased;`), so a `fut` case whose future is ready fires even if
-///   a channel case is ready too.
+///   When the select has `fut` cases, every case is tried once from a random starting point
+///   (in written order after `biased;`), futures polled and channels checked alike, so neither
+///   kind is preferred; the channels are then checked together as above.
 /// - **`Send`.** The cases of an async `select!` must be `Send` (channel element types and
 ///   `fut` futures), so that the `select!` future is `Send` and can run in a goroutine;
 ///   `select_blocking!` has no such requirement.

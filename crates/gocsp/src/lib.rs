@@ -98,7 +98,7 @@
 //!
 //! [`WaitGroup`] is `sync.WaitGroup` (with Go 1.25's `wg.go(..)`); [`Context`] is
 //! `context.Context` whose [`done()`](Context::done) is a channel usable in `select!`;
-//! `ErrGroup` is `golang.org/x/sync/errgroup`.
+//! [`ErrGroup`] is `golang.org/x/sync/errgroup`.
 //!
 //! ```
 //! # gocsp::run(async {
@@ -142,7 +142,7 @@
 //! | wait for the first of several events | [`select!`] |
 //! | wait for N goroutines | [`WaitGroup`] |
 //! | cancel a tree of work, with deadlines | [`Context`] |
-//! | run fallible work, stop at the first error | `ErrGroup` |
+//! | run fallible work, stop at the first error | [`ErrGroup`] |
 //! | protect shared state | [`sync::Mutex`] (tokio's) — or better, one owner goroutine and a channel |
 //! | run CPU-bound or blocking code | [`go_blocking!`] |
 //! | talk to plain OS threads | `send_blocking` / `recv_blocking` / [`select_blocking!`] |
@@ -160,10 +160,13 @@ pub use gocsp_channel::{
 };
 pub use gocsp_macros::{main, select, select_blocking};
 pub use gocsp_runtime::{
-    current_id, dump, go, go_blocking, num_goroutine, print_dump, run, spawn, yield_now, Builder,
-    Deadlock, Dump, GoError, GoHandle, Goroutine, Panic, Runtime, State,
+    current_id, detect_deadlocks, dump, go, go_blocking, go_blocking_named, go_named,
+    num_goroutine, print_dump, run, spawn, yield_now, Builder, Deadlock, DetectDeadlocks, Dump,
+    GoError, GoHandle, Goroutine, Op, Panic, Runtime, SigQuit, State,
 };
-pub use gocsp_sync::{CancelHandle, Cond, Context, ContextError, WaitGroup};
+pub use gocsp_sync::{
+    CancelGuard, CancelHandle, CancellationToken, Cond, Context, ContextError, ErrGroup, WaitGroup,
+};
 
 /// Go's `sync` package: gocsp's own primitives and tokio's locks under their own names.
 pub mod sync {
@@ -190,8 +193,8 @@ pub mod trace {
 /// ```
 pub mod prelude {
     pub use crate::{
-        chan, go, go_blocking, select, select_blocking, unbounded, Context, Receiver, SendError,
-        Sender, WaitGroup,
+        chan, go, go_blocking, select, select_blocking, unbounded, Context, ErrGroup, Receiver,
+        SendError, Sender, WaitGroup,
     };
 }
 

@@ -784,3 +784,37 @@ async fn close_wakes_a_parked_select() {
         assert_eq!(h.await.unwrap(), None, "cap {cap}");
     }
 }
+
+/// With `fut` cases, `biased;` still means written order: a ready channel written first beats
+/// a ready future written second.
+#[tokio::test]
+async fn biased_written_order_includes_fut_cases() {
+    let (tx, rx) = gocsp::chan::<u8>(1);
+    for _ in 0..100 {
+        tx.try_send(1).unwrap();
+        let fired = gocsp::select! {
+            biased;
+            recv(rx) -> v => { assert_eq!(v, Some(1)); "recv" }
+            fut(std::future::ready(())) => "fut",
+        };
+        assert_eq!(fired, "recv");
+    }
+}
+
+/// Without `biased;`, a ready future and a ready channel each fire a fair share.
+#[tokio::test]
+async fn fut_and_channel_cases_share_fairly() {
+    let (tx, rx) = gocsp::chan::<u8>(1);
+    let (mut by_recv, mut by_fut) = (0u32, 0u32);
+    for _ in 0..10_000 {
+        let _ = tx.try_send(1);
+        gocsp::select! {
+            recv(rx) -> _ => by_recv += 1,
+            fut(std::future::ready(())) => by_fut += 1,
+        }
+    }
+    assert!(
+        by_recv > 3_000 && by_fut > 3_000,
+        "recv {by_recv}, fut {by_fut}"
+    );
+}
