@@ -64,7 +64,10 @@ async fn close_wakes_receivers_and_rejects_senders() {
 async fn close_hands_waiting_senders_their_values() {
     let (tx, rx) = chan::<String>(0);
     let mut send = Box::pin(tx.send("kept".to_string()));
-    assert!((&mut send).now_or_never().is_none(), "parked: nobody receives");
+    assert!(
+        (&mut send).now_or_never().is_none(),
+        "parked: nobody receives"
+    );
     rx.close();
     assert_eq!(send.await.unwrap_err().into_inner(), "kept");
 }
@@ -205,8 +208,8 @@ fn async_to_thread_and_back() {
 #[tokio::test]
 async fn blocking_call_on_runtime_thread_panics_clearly() {
     let (tx, rx) = chan::<i32>(1);
-    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rx.recv_blocking()))
-        .unwrap_err();
+    let err =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rx.recv_blocking())).unwrap_err();
     let msg = err.downcast_ref::<String>().unwrap();
     assert!(msg.contains("recv_blocking"), "{msg}");
     assert!(msg.contains(".recv().await"), "{msg}");
