@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gocsp::sync::{Context, ErrGroup};
 use gocsp::time::sleep;
 use gocsp::{chan, select};
+use gocsp::{Context, ErrGroup};
 
 use crate::{outln, Out};
 

@@ -1,7 +1,7 @@
 //! The Go blog's "Pipelines and cancellation": generator → square → sink, each stage a
 //! goroutine, stages connected by channels, and a `Context` that stops them all.
 
-use gocsp::sync::Context;
+use gocsp::Context;
 use gocsp::{chan, go, select, GoHandle, Receiver};
 
 use crate::{outln, Out};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gocsp::sync::Context;
+use gocsp::Context;
 use gocsp::{chan, go, select};
 
 use crate::{outln, Out};

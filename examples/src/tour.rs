@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gocsp::sync::{ErrGroup, Mutex};
+use gocsp::sync::Mutex;
 use gocsp::time::{after, sleep};
-use gocsp::{chan, go, select, Context, TrySendError, WaitGroup};
+use gocsp::{chan, go, select, Context, ErrGroup, TrySendError, WaitGroup};
 
 use crate::{outln, Out};
 

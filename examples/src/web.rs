@@ -29,8 +29,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use gocsp::sync::{CancelHandle, Context};
 use gocsp::{chan, go, select, GoHandle, Receiver, Sender, WaitGroup};
+use gocsp::{CancelHandle, Context, ContextError};
 use query::Params;
 
 use gocsp::time::sleep;
@@ -254,8 +254,7 @@ async fn search(State(state): State<Arc<AppState>>, raw: RawQuery) -> (StatusCod
             None => {
                 let body = format!(
                     "{}: {got} of {} backends answered within {timeout:?}\n",
-                    ctx.err()
-                        .unwrap_or(gocsp::sync::ContextError::DeadlineExceeded),
+                    ctx.err().unwrap_or(ContextError::DeadlineExceeded),
                     BACKENDS.len()
                 );
                 return req.answer(StatusCode::GATEWAY_TIMEOUT, body);
