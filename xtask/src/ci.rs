@@ -10,6 +10,12 @@ use crate::util::{self, cargo, take_opt, Result, Timed};
 /// e.g. a server that runs until stopped: `// xtask: not-in-ci (serves until Ctrl-C)`.
 const NOT_IN_CI: &str = "xtask: not-in-ci";
 
+/// Examples left out of CI here, with the reason (for those that cannot carry the marker).
+const NOT_QUICK: &[(&str, &str)] = &[(
+    "web_server",
+    "serves HTTP until /shutdown or Ctrl-C; examples/tests/web_server.rs drives it with real requests",
+)];
+
 /// Default wall-clock limit per example; an example that needs longer is not "quick".
 const EXAMPLE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -86,6 +92,10 @@ fn examples(
             std::fs::read_to_string(util::root().join("examples").join(&path)).unwrap_or_default();
         if source.contains(NOT_IN_CI) {
             eprintln!("xtask: skipping example `{name}` (marked `{NOT_IN_CI}`)");
+            continue;
+        }
+        if let Some((_, why)) = NOT_QUICK.iter().find(|(n, _)| *n == name) {
+            eprintln!("xtask: skipping example `{name}`: {why}");
             continue;
         }
         let mut cmd = with_go(cargo(["run", "--quiet", "--release", "--example", &name]));

@@ -21,34 +21,51 @@ const MIRIFLAGS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The crates with loom models: their unit tests whose names match the filter (`loom` by
+/// default) and, when present, their `tests/loom.rs` integration test (all of it, or only
+/// the tests matching a filter given on the command line).
+const LOOM_CRATES: &[&str] = &["gocsp-channel", "gocsp-sync"];
+
 /// `cargo xtask loom [FILTER] [-- ARGS]`.
 pub(crate) fn loom(args: &[String]) -> Result {
     let (ours, pass) = split_passthrough(args);
-    let filter = match ours.as_slice() {
-        [] => "loom".to_string(),
-        [f] => f.clone(),
+    let given = match ours.as_slice() {
+        [] => None,
+        [f] => Some(f.clone()),
         _ => return Err("loom takes at most one test-name filter".into()),
     };
-    let mut cmd = cargo([
-        "test",
-        "--release",
-        "--package",
-        "gocsp-channel",
-        "--package",
-        "gocsp-sync",
-        "--lib",
-    ]);
-    cmd.arg(&filter);
-    if !pass.is_empty() {
-        cmd.arg("--").args(&pass);
+    for krate in LOOM_CRATES {
+        let mut targets = vec![(
+            "--lib".to_string(),
+            Some(given.clone().unwrap_or_else(|| "loom".into())),
+        )];
+        if util::root()
+            .join("crates")
+            .join(krate)
+            .join("tests/loom.rs")
+            .is_file()
+        {
+            targets.push(("--test=loom".to_string(), given.clone()));
+        }
+        for (target, filter) in targets {
+            let mut cmd = cargo(["test", "--release", "--package", krate, &target]);
+            cmd.arg("--");
+            if let Some(f) = filter {
+                cmd.arg(f);
+            }
+            cmd.args(&pass);
+            // Only `--cfg loom` swaps the std atomics and cells for loom's; a separate target
+            // directory keeps those builds from invalidating the normal ones.
+            cmd.env("RUSTFLAGS", "--cfg loom")
+                .env(
+                    "LOOM_MAX_PREEMPTIONS",
+                    std::env::var("LOOM_MAX_PREEMPTIONS").unwrap_or_else(|_| "2".into()),
+                )
+                .env("CARGO_TARGET_DIR", util::root().join("target/loom"));
+            util::run(&mut cmd)?;
+        }
     }
-    cmd.env("RUSTFLAGS", "--cfg loom")
-        .env(
-            "LOOM_MAX_PREEMPTIONS",
-            std::env::var("LOOM_MAX_PREEMPTIONS").unwrap_or_else(|_| "2".into()),
-        )
-        .env("CARGO_TARGET_DIR", util::root().join("target/loom"));
-    util::run(&mut cmd)
+    Ok(())
 }
 
 /// Is `component` installed for `toolchain`?
