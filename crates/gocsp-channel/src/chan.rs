@@ -237,7 +237,7 @@ impl<T> State<T> {
         // Eager senders wait with their value only when the buffer has no room: always on an
         // unbuffered channel, and on a buffered one whose free slots are all reserved.
         let pos = self.sendq.iter().position(|s| s.value.is_some())?;
-        let s = self.sendq.remove(pos)?;
+        let s = remove_at(&mut self.sendq, pos)?;
         // Eager entries are always `Task`s (select send cases are lazy), so they are live.
         self.outcomes.push((s.id, Outcome::Sent));
         wakes.push(s.who);
@@ -249,7 +249,7 @@ impl<T> State<T> {
     /// caller then puts its entry in `claimed` instead of `recvq`.
     pub(crate) fn grant_to_lazy_sender(&mut self, rid: u64, wakes: &mut Wakes) -> bool {
         while let Some(pos) = self.sendq.iter().position(|s| s.value.is_none()) {
-            let Some(s) = self.sendq.remove(pos) else {
+            let Some(s) = remove_at(&mut self.sendq, pos) else {
                 break;
             };
             if s.who.try_claim() {
@@ -436,7 +436,7 @@ impl<T> State<T> {
 
     pub(crate) fn remove_recv(&mut self, id: u64) -> Option<RecvWaiter> {
         if let Some(pos) = self.recvq.iter().position(|r| r.id == id) {
-            return self.recvq.remove(pos);
+            return remove_at(&mut self.recvq, pos);
         }
         let pos = self.claimed.iter().position(|r| r.id == id)?;
         Some(self.claimed.swap_remove(pos))
@@ -449,6 +449,16 @@ impl<T> State<T> {
 
     pub(crate) fn remove_send(&mut self, id: u64) -> Option<SendWaiter<T>> {
         let pos = self.sendq.iter().position(|s| s.id == id)?;
-        self.sendq.remove(pos)
+        remove_at(&mut self.sendq, pos)
+    }
+}
+
+/// `VecDeque::remove`, with the common case (the head) as a plain `pop_front`.
+#[inline]
+fn remove_at<E>(q: &mut VecDeque<E>, pos: usize) -> Option<E> {
+    if pos == 0 {
+        q.pop_front()
+    } else {
+        q.remove(pos)
     }
 }
