@@ -122,18 +122,18 @@ async fn sender(k: usize, tx: Sender<Val>, book: Arc<Book>, hold: bool, done: Ar
                         let mut cases = [&mut send_c as &mut (dyn Case + Send), &mut idle];
                         let sel = chan_select(&mut cases, false, false);
                         if rng.below(2) == 0 {
-                        tokio::time::timeout(rng.tiny(), sel).await.ok()
-                    } else {
-                        // Inline rather than `race_yield`: a generic async fn over this
-                        // future trips rustc's higher-ranked `Send` inference.
-                        match select(sel, Box::pin(tokio::task::yield_now())).await {
-                            Either::Left((i, _)) => Some(i),
-                            Either::Right(((), sel)) => {
-                                drop(sel);
-                                None
+                            tokio::time::timeout(rng.tiny(), sel).await.ok()
+                        } else {
+                            // Inline rather than `race_yield`: a generic async fn over this
+                            // future trips rustc's higher-ranked `Send` inference.
+                            match select(sel, Box::pin(tokio::task::yield_now())).await {
+                                Either::Left((i, _)) => Some(i),
+                                Either::Right(((), sel)) => {
+                                    drop(sel);
+                                    None
+                                }
                             }
                         }
-                    }
                     };
                     match fired {
                         Some(0) => {
@@ -263,7 +263,17 @@ async fn receiver(k: usize, rx: Receiver<Val>, book: Arc<Book>, got: Arc<AtomicU
                 let fired = {
                     let mut cases = [&mut recv_c as &mut (dyn Case + Send), &mut idle];
                     let sel = chan_select(&mut cases, false, false);
-                    tokio::time::timeout(rng.tiny(), sel).await.ok()
+                    if rng.below(2) == 0 {
+                        tokio::time::timeout(rng.tiny(), sel).await.ok()
+                    } else {
+                        match select(sel, Box::pin(tokio::task::yield_now())).await {
+                            Either::Left((i, _)) => Some(i),
+                            Either::Right(((), sel)) => {
+                                drop(sel);
+                                None
+                            }
+                        }
+                    }
                 };
                 match fired {
                     Some(0) => Some(recv_c.take()),
