@@ -575,6 +575,30 @@ where
     spawn_task(None, fut, Location::caller())
 }
 
+/// Starts a goroutine recorded as spawned at `site` rather than at the caller: for libraries
+/// that spawn on their caller's behalf (`ErrGroup::go`, `WaitGroup::go`), so dumps and the
+/// profile name the user's line.
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// let site = std::panic::Location::caller();
+/// let h = gocsp_runtime::go_at(site, async { 1 });
+/// assert_eq!(h.location(), site);
+/// assert_eq!(h.await.unwrap(), 1);
+/// # });
+/// ```
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+pub fn go_at<F>(site: &'static Location<'static>, fut: F) -> GoHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    spawn_task(None, fut, site)
+}
+
 /// The same as [`go`], spelled as tokio spells it.
 ///
 /// ```

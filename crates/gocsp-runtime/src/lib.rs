@@ -91,8 +91,8 @@ pub mod trace;
 pub use dump::{dump, num_goroutine, print_dump, Dump, Goroutine, State};
 pub use gocsp_channel::hook::Op;
 pub use goroutine::{
-    current_id, go, go_blocking, go_blocking_named, go_named, spawn, yield_now, GoError, GoHandle,
-    Panic,
+    current_id, go, go_at, go_blocking, go_blocking_named, go_named, spawn, yield_now, GoError,
+    GoHandle, Panic,
 };
 pub use runtime::{detect_deadlocks, run, Builder, Deadlock, DetectDeadlocks, Runtime, SigQuit};
 

@@ -408,7 +408,7 @@ impl<E: Send + 'static> ErrGroup<E> {
             finished: false,
         };
         self.inner.wg.add(1);
-        let _detached = gocsp_runtime::go(async move {
+        let _detached = gocsp_runtime::go_at(site, async move {
             let _permit = permit;
             let mut member = member;
             let outcome = AssertUnwindSafe(fut).catch_unwind().await;
