@@ -9,6 +9,7 @@
 //!
 //! The logic is in `examples/src/bounded_parallelism.rs`, shared with
 //! `examples/tests/examples.rs`.
+#![forbid(unsafe_code)]
 
 #[gocsp::main]
 async fn main() {

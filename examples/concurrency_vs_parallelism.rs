@@ -10,6 +10,7 @@
 //!
 //! The logic is in `examples/src/concurrency_vs_parallelism.rs`, shared with
 //! `examples/tests/examples.rs`.
+#![forbid(unsafe_code)]
 
 fn main() {
     gocsp_examples::concurrency_vs_parallelism::run(&gocsp_examples::Out::stdout());

@@ -7,6 +7,7 @@
 //! 1..=100, 338350, next to the closed formula.
 //!
 //! The logic is in `examples/src/fan_in_fan_out.rs`, shared with `examples/tests/examples.rs`.
+#![forbid(unsafe_code)]
 
 #[gocsp::main]
 async fn main() {

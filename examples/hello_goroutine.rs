@@ -7,6 +7,7 @@
 //! concurrently), then five greetings with their goroutine ids.
 //!
 //! The logic is in `examples/src/hello_goroutine.rs`, shared with `examples/tests/examples.rs`.
+#![forbid(unsafe_code)]
 
 #[gocsp::main]
 async fn main() {

@@ -7,6 +7,7 @@
 //! `stopped (context canceled)` with how many values each stage handled.
 //!
 //! The logic is in `examples/src/pipeline.rs`, shared with `examples/tests/examples.rs`.
+#![forbid(unsafe_code)]
 
 #[gocsp::main]
 async fn main() {

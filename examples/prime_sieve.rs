@@ -6,6 +6,7 @@
 //! Prints the first 100 primes, 2 to 541, ten per line.
 //!
 //! The logic is in `examples/src/prime_sieve.rs`, shared with `examples/tests/examples.rs`.
+#![forbid(unsafe_code)]
 
 #[gocsp::main]
 async fn main() {

@@ -6,6 +6,7 @@
 //! Prints five requests 200 ms apart, then three at about 0 ms and two more 200 ms apart.
 //!
 //! The logic is in `examples/src/rate_limit.rs`, shared with `examples/tests/examples.rs`.
+#![forbid(unsafe_code)]
 
 #[gocsp::main]
 async fn main() {

@@ -8,6 +8,7 @@
 //! (always 10 of 10).
 //!
 //! The logic is in `examples/src/sleep_is_not_sync.rs`, shared with `examples/tests/examples.rs`.
+#![forbid(unsafe_code)]
 
 #[gocsp::main]
 async fn main() {

@@ -7,6 +7,7 @@
 //! stopped: context deadline exceeded`.
 //!
 //! The logic is in `examples/src/timeouts.rs`, shared with `examples/tests/examples.rs`.
+#![forbid(unsafe_code)]
 
 #[gocsp::main]
 async fn main() {

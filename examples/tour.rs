@@ -18,6 +18,7 @@
 //! 10. the per-goroutine profile table (what `GOCSP_TRACE=profile` prints at exit).
 //!
 //! The logic is in `examples/src/tour.rs`, shared with `examples/tests/examples.rs`.
+#![forbid(unsafe_code)]
 
 use tracing_subscriber::prelude::*;
 

@@ -7,6 +7,7 @@
 //! before and after (unchanged), and `audit PASSED`.
 //!
 //! The logic is in `examples/src/transactions.rs`, shared with `examples/tests/examples.rs`.
+#![forbid(unsafe_code)]
 
 #[gocsp::main]
 async fn main() {

@@ -16,6 +16,7 @@
 //! On shutdown it prints how many requests it accepted and answered (the same number: none
 //! is lost) and how many jobs the pool ran. The server is `examples/src/web.rs`, also driven
 //! by `examples/tests/web_server.rs` with 2,000 real HTTP requests.
+#![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
 

@@ -7,6 +7,7 @@
 //! of about two job lengths rather than five.
 //!
 //! The logic is in `examples/src/worker_pool.rs`, shared with `examples/tests/examples.rs`.
+#![forbid(unsafe_code)]
 
 #[gocsp::main]
 async fn main() {

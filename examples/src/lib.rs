@@ -4,6 +4,7 @@
 //! `examples/tests/` run exactly the code a person runs with `cargo run --example <name>`, and
 //! no example can rot unnoticed. Every module's `run` writes the example's output through an
 //! [`Out`], which prints it (in the example) or captures it (in the tests).
+#![forbid(unsafe_code)]
 
 use std::sync::{Arc, Mutex};
 
