@@ -1,6 +1,6 @@
 //! Model-based test: random sequences of non-blocking operations, closes, handle clones and
-//! drops, permits and parked receive futures, checked step by step against a `VecDeque` model,
-//! for `chan(0)`, `chan(1)`, `chan(3)` and `unbounded()`.
+//! drops, permits, parked receive and send futures, checked step by step against a `VecDeque`
+//! model, for `chan(0)`, `chan(1)`, `chan(3)` and `unbounded()`.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use futures::FutureExt;
-use gocsp_channel::{chan, unbounded, Permit, Receiver, Sender, TryRecvError, TrySendError};
+use gocsp_channel::{
+    chan, unbounded, Permit, Receiver, SendError, Sender, TryRecvError, TrySendError,
+};
 use proptest::prelude::*;
 
 /// A value that counts its drops.
@@ -33,6 +35,10 @@ enum Op {
     StartRecv(usize),
     PollRecv(usize),
     DropRecv(usize),
+    /// Start a send on a clone of sender `i` and poll it once; it stays parked if it must wait.
+    StartSend(usize),
+    PollSend(usize),
+    DropSend(usize),
     CloseTx(usize),
     CloseRx(usize),
     CloneTx(usize),
@@ -52,6 +58,9 @@ fn op() -> impl Strategy<Value = Op> {
         3 => i.clone().prop_map(Op::StartRecv),
         2 => i.clone().prop_map(Op::PollRecv),
         1 => i.clone().prop_map(Op::DropRecv),
+        3 => i.clone().prop_map(Op::StartSend),
+        2 => i.clone().prop_map(Op::PollSend),
+        1 => i.clone().prop_map(Op::DropSend),
         1 => i.clone().prop_map(Op::CloseTx),
         1 => i.clone().prop_map(Op::CloseRx),
         1 => i.clone().prop_map(Op::CloneTx),
@@ -62,6 +71,18 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 type RecvFut = Pin<Box<dyn Future<Output = Option<Counted>>>>;
+type SendFut = Pin<Box<dyn Future<Output = Result<(), SendError<Counted>>>>>;
+
+/// What a parked send future holds, in the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SState {
+    /// In `sendq` with its value.
+    Waiting(u32),
+    /// Its value was taken.
+    Sent,
+    /// The channel closed: the value comes back.
+    Rejected(u32),
+}
 
 /// What a parked receive future holds, in the model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +112,9 @@ struct Model {
     recvq: VecDeque<u64>,
     recvs: HashMap<u64, RState>,
     grants: HashMap<u64, Grant>,
+    /// Parked senders in FIFO order, by send id.
+    sendq: VecDeque<u64>,
+    sends: HashMap<u64, SState>,
     /// Live receiver handles, counting the clone each parked receive holds.
     receivers: usize,
     senders: usize,
@@ -119,6 +143,13 @@ impl Model {
         self.closed = true;
         // Waiting receivers are detached: their next poll looks at the channel again.
         self.recvq.clear();
+        // Parked senders get their values back.
+        for sid in std::mem::take(&mut self.sendq) {
+            let SState::Waiting(v) = self.sends[&sid] else {
+                unreachable!("only waiting senders are queued")
+            };
+            self.sends.insert(sid, SState::Rejected(v));
+        }
         !was
     }
     fn receiver_gone(&mut self) {
@@ -135,9 +166,37 @@ impl Model {
             self.close();
         }
     }
-    /// A receive that looks at the channel without waiting: buffer front, else `None` if closed.
-    fn take_now(&mut self) -> Option<Option<u32>> {
+    /// A slot became free: parked senders fill it in FIFO order.
+    fn refill(&mut self) {
+        while self.has_room() {
+            let Some(sid) = self.sendq.pop_front() else {
+                break;
+            };
+            let SState::Waiting(v) = self.sends[&sid] else {
+                unreachable!("only waiting senders are queued")
+            };
+            self.sends.insert(sid, SState::Sent);
+            if let Err(v) = self.hand_to_receiver(v) {
+                self.buf.push_back(v);
+            }
+        }
+    }
+    /// A receive that does not wait: the buffer front (then refill), else a parked sender's value.
+    fn try_take(&mut self) -> Option<u32> {
         if let Some(v) = self.buf.pop_front() {
+            self.refill();
+            return Some(v);
+        }
+        let sid = self.sendq.pop_front()?;
+        let SState::Waiting(v) = self.sends[&sid] else {
+            unreachable!("only waiting senders are queued")
+        };
+        self.sends.insert(sid, SState::Sent);
+        Some(v)
+    }
+    /// A receive that looks at the channel without waiting: a value, else `None` if closed.
+    fn take_now(&mut self) -> Option<Option<u32>> {
+        if let Some(v) = self.try_take() {
             return Some(Some(v));
         }
         self.closed.then_some(None)
@@ -154,6 +213,7 @@ struct Real {
     rxs: Vec<Receiver<Counted>>,
     permits: Vec<(u64, Permit<Counted>)>,
     recvs: Vec<(u64, RecvFut)>,
+    sends: Vec<(u64, SendFut)>,
 }
 
 fn pick(i: usize, len: usize) -> Option<usize> {
@@ -171,6 +231,7 @@ fn run(cap: Option<usize>, ops: Vec<Op>) -> Result<(), TestCaseError> {
         rxs: vec![rx],
         permits: Vec::new(),
         recvs: Vec::new(),
+        sends: Vec::new(),
     };
     let mut m = Model {
         cap,
@@ -228,7 +289,7 @@ fn run(cap: Option<usize>, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     continue;
                 };
                 let res = real.rxs[i].try_recv();
-                match m.buf.pop_front() {
+                match m.try_take() {
                     Some(v) => {
                         let res = res.map_err(|e| format!("step {step}: {e:?}"));
                         prop_assert!(res.is_ok(), "{:?}", res);
@@ -318,14 +379,17 @@ fn run(cap: Option<usize>, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let (pid, p) = real.permits.swap_remove(i);
                 drop(p);
                 match m.grants.remove(&pid).unwrap() {
-                    Grant::Slot => m.reserved -= 1,
+                    Grant::Slot => {
+                        m.reserved -= 1;
+                        m.refill();
+                    }
                     Grant::Claim(r) => {
                         if m.recvs.get(&r) == Some(&RState::Claimed(pid)) {
                             if m.closed {
                                 // Detached like every waiting receiver at the close: its next
                                 // poll drains the buffer, then sees the close.
                                 m.recvs.insert(r, RState::Waiting);
-                            } else if let Some(v) = m.buf.pop_front() {
+                            } else if let Some(v) = m.try_take() {
                                 m.recvs.insert(r, RState::Got(v));
                             } else {
                                 // Back to the head of the queue.
@@ -396,6 +460,90 @@ fn run(cap: Option<usize>, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     m.rescue(v);
                 }
                 m.receiver_gone();
+            }
+            Op::StartSend(i) => {
+                let Some(i) = pick(i, real.txs.len()) else {
+                    continue;
+                };
+                let tx = real.txs[i].clone();
+                m.senders += 1;
+                let v = next_val;
+                next_val += 1;
+                let c = Counted(v, drops.clone());
+                let mut fut: SendFut = Box::pin(async move { tx.send(c).await });
+                let res = (&mut fut).now_or_never();
+                let want = if m.closed {
+                    Some(Err(v))
+                } else {
+                    match m.hand_to_receiver(v) {
+                        Ok(()) => Some(Ok(())),
+                        Err(v) if m.has_room() => {
+                            m.buf.push_back(v);
+                            Some(Ok(()))
+                        }
+                        Err(_) => None,
+                    }
+                };
+                match want {
+                    Some(want) => {
+                        let res = res.ok_or_else(|| format!("step {step}: send pending"));
+                        prop_assert!(res.is_ok(), "{:?}", res);
+                        let res = res.unwrap().map_err(|e| e.0 .0);
+                        if res.is_err() {
+                            m.dropped += 1;
+                        }
+                        prop_assert_eq!(res, want, "step {}", step);
+                        drop(fut);
+                        m.sender_gone();
+                    }
+                    None => {
+                        prop_assert!(res.is_none(), "step {}: send ready", step);
+                        let sid = id();
+                        m.sendq.push_back(sid);
+                        m.sends.insert(sid, SState::Waiting(v));
+                        real.sends.push((sid, fut));
+                    }
+                }
+            }
+            Op::PollSend(i) => {
+                let Some(i) = pick(i, real.sends.len()) else {
+                    continue;
+                };
+                let sid = real.sends[i].0;
+                let res = (&mut real.sends[i].1).now_or_never();
+                let want = match m.sends[&sid] {
+                    SState::Waiting(_) => None,
+                    SState::Sent => Some(Ok(())),
+                    SState::Rejected(v) => Some(Err(v)),
+                };
+                match want {
+                    None => prop_assert!(res.is_none(), "step {}: send ready", step),
+                    Some(want) => {
+                        let res = res.ok_or_else(|| format!("step {step}: send {sid} pending"));
+                        prop_assert!(res.is_ok(), "{:?}", res);
+                        let res = res.unwrap().map_err(|e| e.0 .0);
+                        if res.is_err() {
+                            m.dropped += 1;
+                        }
+                        prop_assert_eq!(res, want, "step {}", step);
+                        m.sends.remove(&sid);
+                        drop(real.sends.swap_remove(i));
+                        m.sender_gone();
+                    }
+                }
+            }
+            Op::DropSend(i) => {
+                let Some(i) = pick(i, real.sends.len()) else {
+                    continue;
+                };
+                let (sid, fut) = real.sends.swap_remove(i);
+                drop(fut);
+                m.sendq.retain(|&s| s != sid);
+                // A send that had not completed is undone: its value drops with the future.
+                if let Some(SState::Waiting(_) | SState::Rejected(_)) = m.sends.remove(&sid) {
+                    m.dropped += 1;
+                }
+                m.sender_gone();
             }
             Op::CloseTx(i) => {
                 let Some(i) = pick(i, real.txs.len()) else {
