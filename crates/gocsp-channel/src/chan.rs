@@ -50,6 +50,9 @@ pub(crate) struct State<T> {
     /// Completed waits not yet collected by their futures, by entry id.
     pub(crate) outcomes: Vec<(u64, Outcome<T>)>,
     pub(crate) closed: bool,
+    /// Every receiver is gone (set under the lock by `disconnect_receivers`): values that still
+    /// arrive through permits are handed back to be dropped.
+    disconnected: bool,
     next_id: u64,
 }
 
@@ -116,6 +119,7 @@ impl<T> Chan<T> {
                 claimed: Vec::new(),
                 outcomes: Vec::new(),
                 closed: false,
+                disconnected: false,
                 next_id: 1,
             }),
             cap,
@@ -149,6 +153,7 @@ impl<T> Chan<T> {
         let buf = {
             let mut st = self.state.lock();
             st.close(&mut wakes);
+            st.disconnected = true;
             self.closed.store(true, Ordering::Release);
             std::mem::take(&mut st.buf)
         };
@@ -284,14 +289,9 @@ impl<T> State<T> {
 
     /// Delivers a permit's value. Never fails: a permit's send cannot. If every receiver is
     /// gone the value is handed back to be dropped (outside the lock) — nobody can receive it.
-    pub(crate) fn fulfil(
-        &mut self,
-        grant: Grant,
-        v: T,
-        receivers_left: bool,
-        wakes: &mut Wakes,
-    ) -> Option<T> {
-        if !receivers_left {
+    /// Decided under the lock, so it cannot race the last receiver's disconnect.
+    pub(crate) fn fulfil(&mut self, grant: Grant, v: T, wakes: &mut Wakes) -> Option<T> {
+        if self.disconnected {
             if grant == Grant::Slot {
                 self.reserved -= 1;
             }

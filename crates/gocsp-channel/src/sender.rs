@@ -444,13 +444,7 @@ impl<T> Permit<T> {
     pub fn send(mut self, value: T) {
         let grant = self.grant.take().expect("a permit is used once");
         let mut wakes = Wakes::new();
-        // Acquire: pairs with the last receiver's AcqRel decrement.
-        let receivers_left = self.chan.receivers.load(Ordering::Acquire) > 0;
-        let unsent = self
-            .chan
-            .state
-            .lock()
-            .fulfil(grant, value, receivers_left, &mut wakes);
+        let unsent = self.chan.state.lock().fulfil(grant, value, &mut wakes);
         wakes.wake_all();
         drop(unsent);
         hook::progressed();

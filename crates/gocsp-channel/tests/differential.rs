@@ -3,6 +3,8 @@
 //! `async_channel::bounded(n)` / `unbounded()` must give the same result at every step.
 //! (async-channel has no rendezvous channel, so capacity 0 is covered by tests/model.rs.)
 
+#![cfg(not(loom))]
+
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
