@@ -140,3 +140,62 @@ fn counter_sees_allocations() {
     assert!(allocs() > before);
     drop(b);
 }
+
+/// A select that parks every round (two cases, one woken by the echo task) allocates nothing
+/// once warm: its signal comes back to the per-thread pool.
+#[test]
+fn parked_select_allocates_nothing() {
+    use gocsp_channel::__private::{select, RecvCase};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let delta = rt.block_on(async move {
+        let (ping_tx, ping_rx) = chan::<u64>(0);
+        let (pong_tx, pong_rx) = chan::<u64>(0);
+        let (_idle_tx, idle_rx) = chan::<u64>(0);
+        let echo = tokio::spawn(echo(ping_rx, pong_tx));
+        let mut before = 0;
+        for i in 0..WARM_UP + ROUNDS {
+            if i == WARM_UP {
+                before = allocs();
+            }
+            ping_tx.send(i).await.unwrap();
+            let mut c0 = RecvCase::new(Some(&idle_rx));
+            let mut c1 = RecvCase::new(Some(&pong_rx));
+            let fired = select(&mut [&mut c0, &mut c1], false, false).await;
+            assert_eq!(fired, 1);
+            assert_eq!(c1.take(), Some(i));
+        }
+        let delta = allocs() - before;
+        drop(ping_tx);
+        echo.await.unwrap();
+        delta
+    });
+    assert_eq!(delta, 0);
+}
+
+/// A non-blocking select (with `default`) allocates nothing at all.
+#[test]
+fn nonblocking_select_allocates_nothing() {
+    use gocsp_channel::__private::{select_blocking, RecvCase, SendCase, SELECT_DEFAULT};
+    let (_tx, rx) = chan::<u64>(0);
+    let (tx2, _rx2) = chan::<u64>(0);
+    for _ in 0..WARM_UP {
+        let mut c0 = RecvCase::new(Some(&rx));
+        let mut c1 = SendCase::new(Some(&tx2));
+        assert_eq!(
+            select_blocking(&mut [&mut c0, &mut c1], false, true),
+            SELECT_DEFAULT
+        );
+    }
+    let before = allocs();
+    for _ in 0..ROUNDS {
+        let mut c0 = RecvCase::new(Some(&rx));
+        let mut c1 = SendCase::new(Some(&tx2));
+        assert_eq!(
+            select_blocking(&mut [&mut c0, &mut c1], false, true),
+            SELECT_DEFAULT
+        );
+    }
+    assert_eq!(allocs() - before, 0);
+}
