@@ -73,6 +73,18 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// [`recv`](Receiver::recv) reported to the goroutine runtime as waiting at `site`: for
+    /// libraries that wait on their caller's behalf (`Context::cancelled`), so dumps and the
+    /// profile name the user's line.
+    #[doc(hidden)]
+    pub fn recv_at(&self, site: &'static Location<'static>) -> Recv<'_, T> {
+        Recv {
+            rx: self,
+            op: RecvOp::new(),
+            site,
+        }
+    }
+
     /// Receives without waiting.
     ///
     /// # Errors

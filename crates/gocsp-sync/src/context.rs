@@ -474,9 +474,11 @@ impl Context {
     /// # Go equivalent
     ///
     /// `<-ctx.Done()`.
-    pub async fn cancelled(&self) {
+    #[track_caller]
+    pub fn cancelled(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let site = std::panic::Location::caller();
         let done = self.done();
-        while done.recv().await.is_some() {}
+        async move { while done.recv_at(site).await.is_some() {} }
     }
 
     /// `None` while the context is live; once it is done, why: [`ContextError::Canceled`]
