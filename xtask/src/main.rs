@@ -39,7 +39,8 @@ tasks:
                         gocsp-channel and gocsp-sync; FILTER defaults to `loom`
   miri [--test NAME].. [-- ARGS]
                         gocsp-channel unit tests (plus the named integration tests) under Miri
-  san [-- ARGS]         gocsp-channel tests under ThreadSanitizer (nightly, -Zbuild-std)
+  san [-- ARGS]         gocsp-channel tests and the facade's select tests under
+                        ThreadSanitizer (nightly, -Zbuild-std)
   soak --secs N         the randomized soak test of gocsp-channel for N seconds
   bench [--workers N] [--quick] [--filter S] [--reps R] [--criterion] [--no-go]
                         the Go / gocsp / Rust-peer comparison, written to target/bench/report.md

@@ -137,7 +137,8 @@ pub(crate) fn miri(args: &[String]) -> Result {
 /// The host triple ThreadSanitizer is supported on here (it needs `--target` with build-std).
 const TSAN_TARGET: &str = "x86_64-unknown-linux-gnu";
 
-/// `cargo xtask san [-- ARGS]`: gocsp-channel's tests under ThreadSanitizer.
+/// `cargo xtask san [-- ARGS]`: gocsp-channel's tests and the facade's select tests under
+/// ThreadSanitizer.
 pub(crate) fn san(args: &[String]) -> Result {
     let (ours, pass) = split_passthrough(args);
     if let Some(extra) = ours.first() {
@@ -165,33 +166,53 @@ pub(crate) fn san(args: &[String]) -> Result {
         }
         Err(e) => return Err(format!("could not run `rustc +nightly`: {e}")),
     }
-    let mut cmd = cargo_toolchain(
-        "nightly",
-        [
-            "test",
-            "-Zbuild-std",
-            "--target",
-            TSAN_TARGET,
-            "--package",
-            "gocsp-channel",
-            // Doctests are left out: rustdoc would need the same flags and a second std build.
-            "--lib",
-            "--tests",
-        ],
-    );
-    if !pass.is_empty() {
-        cmd.arg("--").args(&pass);
+    // The channel crate's unit and integration tests, then the facade's select tests (the
+    // engine is exercised there through the macro).
+    let mut runs: Vec<Vec<String>> = vec![vec![
+        "--package".into(),
+        "gocsp-channel".into(),
+        // Doctests are left out: rustdoc would need the same flags and a second std build.
+        "--lib".into(),
+        "--tests".into(),
+    ]];
+    let facade_tests = util::root().join("crates/gocsp/tests");
+    let mut select_tests: Vec<String> = std::fs::read_dir(&facade_tests)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let stem = name.strip_suffix(".rs")?;
+                    stem.starts_with("select").then(|| stem.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    select_tests.sort();
+    if !select_tests.is_empty() {
+        let mut run = vec!["--package".to_string(), "gocsp".to_string()];
+        for t in select_tests {
+            run.push(format!("--test={t}"));
+        }
+        runs.push(run);
     }
-    // Every crate, std included (build-std), must be instrumented, or TSan reports races
-    // inside uninstrumented code that it cannot see synchronising.
-    cmd.env("RUSTFLAGS", "-Zsanitizer=thread")
-        // halt_on_error: the first race fails the run instead of scrolling past.
-        // second_deadlock_stack: more useful reports for lock-order inversions.
-        .env(
-            "TSAN_OPTIONS",
-            std::env::var("TSAN_OPTIONS")
-                .unwrap_or_else(|_| "halt_on_error=1 second_deadlock_stack=1".into()),
-        )
-        .env("CARGO_TARGET_DIR", util::root().join("target/tsan"));
-    util::run(&mut cmd)
+    for run in runs {
+        let mut cmd = cargo_toolchain("nightly", ["test", "-Zbuild-std", "--target", TSAN_TARGET]);
+        cmd.args(&run);
+        if !pass.is_empty() {
+            cmd.arg("--").args(&pass);
+        }
+        // Every crate, std included (build-std), must be instrumented, or TSan reports races
+        // inside uninstrumented code that it cannot see synchronising.
+        cmd.env("RUSTFLAGS", "-Zsanitizer=thread")
+            // halt_on_error: the first race fails the run instead of scrolling past.
+            // second_deadlock_stack: more useful reports for lock-order inversions.
+            .env(
+                "TSAN_OPTIONS",
+                std::env::var("TSAN_OPTIONS")
+                    .unwrap_or_else(|_| "halt_on_error=1 second_deadlock_stack=1".into()),
+            )
+            .env("CARGO_TARGET_DIR", util::root().join("target/tsan"));
+        util::run(&mut cmd)?;
+    }
+    Ok(())
 }
