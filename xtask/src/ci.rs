@@ -16,6 +16,9 @@ const NOT_QUICK: &[(&str, &str)] = &[(
     "serves HTTP until /shutdown or Ctrl-C; examples/tests/web_server.rs drives it with real requests",
 )];
 
+/// The steps of `cargo xtask ci`, in order (`--from STEP` starts at one of them).
+const STEPS: &[&str] = &["test", "clippy", "fmt", "doc", "examples"];
+
 /// Default wall-clock limit per example; an example that needs longer is not "quick".
 const EXAMPLE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -24,6 +27,17 @@ pub(crate) fn run(args: &[String]) -> Result {
     let timeout = match take_opt(&mut args, "--example-timeout")? {
         Some(s) => Duration::from_secs(s.parse().map_err(|_| "--example-timeout takes seconds")?),
         None => EXAMPLE_TIMEOUT,
+    };
+    // Resume after fixing a failure without redoing the steps that passed.
+    let from = take_opt(&mut args, "--from")?.unwrap_or_else(|| STEPS[0].to_string());
+    let Some(first) = STEPS.iter().position(|s| *s == from) else {
+        return Err(format!("--from takes one of {STEPS:?}, not `{from}`"));
+    };
+    let todo = |step: &str| {
+        STEPS
+            .iter()
+            .position(|s| *s == step)
+            .is_some_and(|i| i >= first)
     };
     if let Some(extra) = args.first() {
         return Err(format!("unexpected argument `{extra}`"));
@@ -49,22 +63,28 @@ pub(crate) fn run(args: &[String]) -> Result {
     };
 
     // Exactly .ci/run, in its order.
-    util::run(&mut with_go(cargo(["test", "--workspace"])))?;
-    util::run(&mut cargo([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    util::run(&mut cargo(["fmt", "--check"]))?;
-
+    if todo("test") {
+        util::run(&mut with_go(cargo(["test", "--workspace"])))?;
+    }
+    if todo("clippy") {
+        util::run(&mut cargo([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    if todo("fmt") {
+        util::run(&mut cargo(["fmt", "--check"]))?;
+    }
     // Broken intra-doc links and missing docs are errors here, warnings elsewhere.
-    let mut doc = cargo(["doc", "--workspace", "--no-deps"]);
-    doc.env("RUSTDOCFLAGS", "-D warnings");
-    util::run(&mut doc)?;
-
+    if todo("doc") {
+        let mut doc = cargo(["doc", "--workspace", "--no-deps"]);
+        doc.env("RUSTDOCFLAGS", "-D warnings");
+        util::run(&mut doc)?;
+    }
     examples(timeout, &with_go)
 }
 

@@ -29,8 +29,10 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
-  ci                    cargo test, clippy -D warnings, fmt --check (as .ci/run), then
-                        rustdoc with -D warnings and every quick example with a timeout
+  ci [--from STEP] [--example-timeout SECS]
+                        cargo test, clippy -D warnings, fmt --check (as .ci/run), then
+                        rustdoc with -D warnings and every quick example with a timeout;
+                        STEP is test|clippy|fmt|doc|examples
   tidy                  source checks: `// SAFETY:` above every unsafe block/impl, no todo!/
                         unimplemented!, #![forbid(unsafe_code)] in every crate root but
                         gocsp-channel, cargo fmt --check

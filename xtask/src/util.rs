@@ -55,7 +55,14 @@ pub(crate) fn render(cmd: &Command) -> String {
     let mut out = String::new();
     for (k, v) in cmd.get_envs() {
         if let Some(v) = v {
-            let v = v.to_string_lossy();
+            let mut v = v.to_string_lossy().into_owned();
+            // `PATH=/dir:<the inherited PATH>` is shown as `PATH=/dir:$PATH`.
+            if let Some(path) = std::env::var_os("PATH") {
+                let path = path.to_string_lossy();
+                if k == "PATH" && v.len() > path.len() && v.ends_with(&*path) {
+                    v = format!("{}$PATH", &v[..v.len() - path.len()]);
+                }
+            }
             if v.contains(' ') {
                 out.push_str(&format!("{}=\"{}\" ", k.to_string_lossy(), v));
             } else {
