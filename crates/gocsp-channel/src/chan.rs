@@ -15,7 +15,7 @@
 
 use std::collections::VecDeque;
 
-use crate::lock::Lock;
+use crate::lock::{Hinted, Lock};
 use crate::loom::{AtomicBool, AtomicUsize, Ordering};
 use crate::waiters::{Outcome, RecvWaiter, SendWaiter, Signal, Who, WAITING};
 
@@ -40,6 +40,8 @@ pub(crate) struct Chan<T> {
 }
 
 pub(crate) struct State<T> {
+    /// The channel's capacity (a copy of `Chan::cap`, for the hint).
+    cap: Cap,
     pub(crate) buf: VecDeque<T>,
     /// Buffer slots promised to permits that have not sent yet.
     pub(crate) reserved: usize,
@@ -112,6 +114,7 @@ impl<T> Chan<T> {
         };
         Chan {
             state: Lock::new(State {
+                cap,
                 buf,
                 reserved: 0,
                 recvq: VecDeque::new(),
@@ -163,6 +166,23 @@ impl<T> Chan<T> {
 
     pub(crate) fn len(&self) -> usize {
         self.state.lock().buf.len()
+    }
+}
+
+/// Hint bit: a receive might complete now.
+pub(crate) const RECV_MAYBE: u64 = 1;
+/// Hint bit: a send might complete now.
+pub(crate) const SEND_MAYBE: u64 = 2;
+
+impl<T> Hinted for State<T> {
+    /// Conservative readiness, readable without the lock by non-blocking operations (Go's
+    /// lock-free fast path of `selectnbrecv`): a bit clear means "certainly not ready".
+    #[inline]
+    fn hint_bits(&self) -> u64 {
+        let recv = !self.buf.is_empty() || self.closed || !self.sendq.is_empty();
+        // A waiting receiver takes a value directly, even when every slot is full or reserved.
+        let send = self.closed || !self.recvq.is_empty() || self.has_room(self.cap);
+        (recv as u64 * RECV_MAYBE) | (send as u64 * SEND_MAYBE)
     }
 }
 

@@ -11,7 +11,18 @@
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
 
-#[cfg(not(loom))]
+use crate::loom::{AtomicU64, Ordering};
+
+/// Data that can summarise itself in a few bits that others may read without the lock.
+pub(crate) trait Hinted {
+    /// The summary of the current state (at most [`HINT_BITS`] bits).
+    fn hint_bits(&self) -> u64;
+}
+
+/// Bits of a hint word that carry [`Hinted::hint_bits`]; the rest count changes.
+pub(crate) const HINT_BITS: u32 = 2;
+
+#[cfg(not(any(loom, miri)))]
 mod raw {
     use lock_api::RawMutex as _;
 
@@ -32,6 +43,37 @@ mod raw {
         pub(crate) unsafe fn unlock(&self) {
             // SAFETY: the caller holds the lock (this function's contract).
             unsafe { self.0.unlock() }
+        }
+    }
+}
+
+/// Under Miri: a spin lock on std atomics. parking_lot's queue uses integer-to-pointer casts
+/// that `-Zmiri-strict-provenance` rejects; this keeps Miri's strict checks on our own code.
+#[cfg(all(miri, not(loom)))]
+mod raw {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    pub(crate) struct RawLock(AtomicBool);
+
+    impl RawLock {
+        pub(crate) const fn new() -> Self {
+            RawLock(AtomicBool::new(false))
+        }
+        pub(crate) fn lock(&self) {
+            // Acquire: what the previous holder wrote under the lock is visible to us.
+            while self
+                .0
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                std::thread::yield_now();
+            }
+        }
+        /// # Safety
+        /// The calling thread holds the lock.
+        pub(crate) unsafe fn unlock(&self) {
+            // Release: publishes what we wrote under the lock to the next holder.
+            self.0.store(false, Ordering::Release);
         }
     }
 }
@@ -68,8 +110,14 @@ mod raw {
 ///
 /// Invariant: `data` is accessed only by the thread that holds `raw`, and only through a
 /// [`Guard`] or through [`Lock::locked_mut`] while the caller holds the lock.
+///
+/// `hint` is `version << HINT_BITS | bits`: the data's [`Hinted::hint_bits`] as of the last
+/// unlock, and how many times they changed. It is written only by the lock holder, just before
+/// unlocking, so a reader without the lock sees the summary of some state the data was in when
+/// it was last unlocked.
 pub(crate) struct Lock<T> {
     raw: raw::RawLock,
+    hint: AtomicU64,
     data: UnsafeCell<T>,
 }
 
@@ -79,11 +127,33 @@ unsafe impl<T: Send> Send for Lock<T> {}
 // SAFETY: as above: shared access to the `Lock` never gives two threads `&mut T` at once.
 unsafe impl<T: Send> Sync for Lock<T> {}
 
-impl<T> Lock<T> {
+impl<T: Hinted> Lock<T> {
     pub(crate) fn new(data: T) -> Self {
+        let bits = data.hint_bits();
         Lock {
             raw: raw::RawLock::new(),
+            hint: AtomicU64::new(bits),
             data: UnsafeCell::new(data),
+        }
+    }
+
+    /// The hint word (see [`Lock`]), read without the lock. `SeqCst`, as its store: readers
+    /// compare hints of several locks and need one order of all their changes (double collect).
+    #[inline]
+    pub(crate) fn hint(&self) -> u64 {
+        self.hint.load(Ordering::SeqCst)
+    }
+
+    /// Publishes the data's hint bits if they changed. Called by the lock holder only.
+    #[inline]
+    fn publish(&self, data: &T) {
+        let bits = data.hint_bits();
+        // Relaxed: only lock holders write `hint`, and the lock orders them.
+        let old = self.hint.load(Ordering::Relaxed);
+        if old & ((1 << HINT_BITS) - 1) != bits {
+            let version = (old >> HINT_BITS).wrapping_add(1);
+            self.hint
+                .store((version << HINT_BITS) | bits, Ordering::SeqCst);
         }
     }
 
@@ -107,6 +177,9 @@ impl<T> Lock<T> {
     /// [`Lock::locked_mut`] any more.
     #[inline]
     pub(crate) unsafe fn raw_unlock(&self) {
+        // SAFETY: the caller holds the lock and holds no other reference into `data` (this
+        // function's contract), so this shared reference is the only access.
+        self.publish(unsafe { &*self.data.get() });
         // SAFETY: the caller holds the lock (this function's contract).
         unsafe { self.raw.unlock() }
     }
@@ -129,11 +202,11 @@ impl<T> Lock<T> {
 }
 
 /// RAII access to a [`Lock`]'s data.
-pub(crate) struct Guard<'a, T> {
+pub(crate) struct Guard<'a, T: Hinted> {
     lock: &'a Lock<T>,
 }
 
-impl<T> Deref for Guard<'_, T> {
+impl<T: Hinted> Deref for Guard<'_, T> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
@@ -143,7 +216,7 @@ impl<T> Deref for Guard<'_, T> {
     }
 }
 
-impl<T> DerefMut for Guard<'_, T> {
+impl<T: Hinted> DerefMut for Guard<'_, T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: a `Guard` exists only while its thread holds the lock, and `&mut self`
@@ -152,9 +225,10 @@ impl<T> DerefMut for Guard<'_, T> {
     }
 }
 
-impl<T> Drop for Guard<'_, T> {
+impl<T: Hinted> Drop for Guard<'_, T> {
     #[inline]
     fn drop(&mut self) {
+        self.lock.publish(self);
         // SAFETY: the guard was created by `Lock::lock`, so this thread holds the lock, and the
         // guard's borrows of the data ended before `drop`.
         unsafe { self.lock.raw.unlock() }

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use crate::blocking;
-use crate::chan::{Chan, Wakes};
+use crate::chan::{Chan, Wakes, RECV_MAYBE};
 use crate::coop;
 use crate::error::TryRecvError;
 use crate::hook::{self, Op};
@@ -102,6 +102,10 @@ impl<T> Receiver<T> {
     ///
     /// `select { case v := <-ch: default: }`.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        // Lock-free fast path: nothing buffered, no sender waiting, not closed.
+        if self.chan.state.hint() & RECV_MAYBE == 0 {
+            return Err(TryRecvError::Empty);
+        }
         let mut wakes = Wakes::new();
         let res = {
             let mut st = self.chan.state.lock();

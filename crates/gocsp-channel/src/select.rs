@@ -32,7 +32,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::blocking;
-use crate::chan::{Cap, Wakes};
+use crate::chan::{Cap, Wakes, RECV_MAYBE, SEND_MAYBE};
 use crate::coop;
 use crate::error::SendError;
 use crate::hook::{self, Op};
@@ -71,6 +71,9 @@ mod imp {
     /// The engine's view of a case. Sealed: only this crate implements it.
     pub trait CaseImpl {
         fn kind(&self) -> Kind;
+        /// Readiness read without the lock: `None` if the case might be ready, else the
+        /// channel's hint word (0 for a case that never fires). See `Lock::hint`.
+        fn idle_hint(&self) -> Option<u64>;
         fn lock(&self);
         /// # Safety
         /// The caller locked this case's channel with `lock` on this thread.
@@ -132,6 +135,11 @@ impl<'a, T> RecvCase<'a, T> {
 }
 
 impl<T> imp::CaseImpl for RecvCase<'_, T> {
+    fn idle_hint(&self) -> Option<u64> {
+        let Some(rx) = self.rx else { return Some(0) };
+        let h = rx.chan.state.hint();
+        (h & RECV_MAYBE == 0).then_some(h)
+    }
     fn kind(&self) -> Kind {
         match self.rx {
             Some(rx) => Kind::Chan(Arc::as_ptr(&rx.chan) as *const u8 as usize),
@@ -321,6 +329,11 @@ pub fn complete_send<T>(p: Result<Permit<T>, SendError<()>>, value: T) -> Result
 }
 
 impl<T> imp::CaseImpl for SendCase<'_, T> {
+    fn idle_hint(&self) -> Option<u64> {
+        let Some(tx) = self.tx else { return Some(0) };
+        let h = tx.chan.state.hint();
+        (h & SEND_MAYBE == 0).then_some(h)
+    }
     fn kind(&self) -> Kind {
         match self.tx {
             Some(tx) => Kind::Chan(Arc::as_ptr(&tx.chan) as *const u8 as usize),
@@ -469,6 +482,13 @@ impl<'a, F: Future> FutCase<'a, F> {
 }
 
 impl<F: Future> imp::CaseImpl for FutCase<'_, F> {
+    fn idle_hint(&self) -> Option<u64> {
+        if self.fut.is_some() {
+            None
+        } else {
+            Some(0)
+        }
+    }
     fn kind(&self) -> Kind {
         if self.fut.is_some() {
             Kind::Fut
@@ -783,6 +803,29 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
         }
     }
 
+    /// `true` if no case can fire at one instant: every case's hint says idle, twice, with no
+    /// change in between. A hint's version changes whenever its bits do, so if both collects
+    /// agree, every channel stayed idle from its first read to its second, and all these
+    /// intervals contain the end of the first collect: a consistent snapshot, as Go's select
+    /// gets by locking every channel (TestNonblockSelectRace). Up to `INLINE` cases only.
+    fn all_idle(&self) -> bool {
+        let n = self.cases.len();
+        if n > INLINE {
+            return false;
+        }
+        let mut first = [0u64; INLINE];
+        for (slot, c) in first.iter_mut().zip(self.cases.iter()) {
+            match c.idle_hint() {
+                Some(h) => *slot = h,
+                None => return false,
+            }
+        }
+        self.cases
+            .iter()
+            .zip(first.iter())
+            .all(|(c, &h)| c.idle_hint() == Some(h))
+    }
+
     /// Removes every case's entries except `keep`'s, each under its own lock.
     fn cancel_all_except(&mut self, keep: usize) {
         let mut wakes = Wakes::new();
@@ -989,6 +1032,14 @@ impl<'a, D: ?Sized + Case + 'a> Future for SelectFuture<'a, D> {
         let this = self.get_mut();
         assert!(!this.done, "select future polled after completion");
         let coop = std::task::ready!(coop::poll_proceed(cx));
+
+        // Non-blocking select: if every case is certainly idle at one instant, take `default`
+        // without locking anything (Go's lock-free `selectnbrecv` fast path, extended to
+        // several cases by a double collect of the channels' hint words).
+        if !this.registered && this.has_default && !this.has_fut && this.all_idle() {
+            coop.made_progress();
+            return this.finish(SELECT_DEFAULT);
+        }
 
         if this.registered {
             let sig = this.sig.get().clone();

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use crate::blocking;
-use crate::chan::{Cap, Chan, Grant, Wakes};
+use crate::chan::{Cap, Chan, Grant, Wakes, SEND_MAYBE};
 use crate::coop;
 use crate::error::{SendError, TrySendError};
 use crate::hook::{self, Op};
@@ -87,6 +87,10 @@ impl<T> Sender<T> {
     ///
     /// `select { case ch <- v: default: }`.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        // Lock-free fast path: no room, no receiver waiting, not closed.
+        if self.chan.state.hint() & SEND_MAYBE == 0 {
+            return Err(TrySendError::Full(value));
+        }
         let mut wakes = Wakes::new();
         let res = {
             let mut st = self.chan.state.lock();

@@ -301,3 +301,38 @@ fn permit_send_races_last_receiver_drop() {
         assert_eq!(drops.load(Ordering::SeqCst), 1);
     });
 }
+
+/// Go's TestNonblockSelectRace, in the small: `c1` holds a value; one thread runs a
+/// non-blocking select over `c1` and `c2`; the other fills `c2` and then empties `c1`. At every
+/// instant one of them holds a value, so the select must never take `default` — in
+/// particular not through the lock-free double collect of the channels' hints (first collect
+/// sees `c2` empty then `c1` empty; the second must notice `c2` changed).
+#[test]
+fn nonblocking_select_never_misses_a_value_that_was_always_there() {
+    loom::model(|| {
+        let (tx1, rx1) = chan::<u8>(1);
+        let (tx2, rx2) = chan::<u8>(1);
+        tx1.try_send(1).unwrap();
+        let (rx1b, rx2b) = (rx1.clone(), rx2.clone());
+        let selector = thread::spawn(move || {
+            let mut c1 = RecvCase::new(Some(&rx1b));
+            let mut c2 = RecvCase::new(Some(&rx2b));
+            // `c2` first: the first collect reads it empty, then `c1`, which may be empty by
+            // then (the window a single collect would miss).
+            let i = block_on(select(
+                &mut [&mut c2 as &mut (dyn Case + Send), &mut c1],
+                false,
+                true,
+            ));
+            i != gocsp_channel::__private::SELECT_DEFAULT
+        });
+        tx2.try_send(2).unwrap();
+        // Take one of the two (whichever is still there), as Go's main goroutine does.
+        let took = rx1.try_recv().is_ok() || rx2.try_recv().is_ok();
+        assert!(took);
+        assert!(
+            selector.join().unwrap(),
+            "a non-blocking select missed a ready channel"
+        );
+    });
+}
