@@ -6,7 +6,7 @@
 //!
 //! # Goroutines
 //!
-//! [`go!`] (or [`go`], [`go_named`]) spawns a future on the current tokio runtime — gocsp's own
+//! [`go!`] (or [`go()`], [`go_named`]) spawns a future on the current tokio runtime — gocsp's own
 //! ([`run`], [`Runtime`]) or a service's `#[tokio::main]` — and returns a [`GoHandle`]: await
 //! it for `Result<T, GoError>`, or drop it to detach. Each goroutine has an id (from 1), an
 //! optional name, the source location of its `go!`, and runs in a `tracing` span `goroutine`.
