@@ -13,6 +13,10 @@ use std::thread::{self, Thread};
 
 use crate::hook::{self, Op};
 
+/// Spin rounds (with growing pause counts) before yielding, and yields before parking.
+const SPINS: u32 = 40;
+const YIELDS: u32 = 10;
+
 struct ThreadWaker {
     thread: Thread,
     notified: AtomicBool,
@@ -57,8 +61,25 @@ pub(crate) fn block_on<F: Future>(
                 return v;
             }
             hook::blocked(op, site);
-            // Acquire pairs with the Release in `wake_by_ref`. Spurious unparks loop.
-            while !tw.notified.swap(false, Ordering::Acquire) {
+            // A wake often comes within microseconds (the peer is running on another core):
+            // spin, then yield, before paying for a futex sleep and wake-up (crossbeam's
+            // Backoff does the same). Acquire pairs with the Release in `wake_by_ref`.
+            let mut notified = false;
+            for i in 0..SPINS + YIELDS {
+                if tw.notified.swap(false, Ordering::Acquire) {
+                    notified = true;
+                    break;
+                }
+                if i < SPINS {
+                    for _ in 0..(1 << (i / 8).min(4)) {
+                        std::hint::spin_loop();
+                    }
+                } else {
+                    thread::yield_now();
+                }
+            }
+            // Spurious unparks loop.
+            while !notified && !tw.notified.swap(false, Ordering::Acquire) {
                 thread::park();
             }
         }

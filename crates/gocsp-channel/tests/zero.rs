@@ -6,6 +6,15 @@ use std::sync::Arc;
 use futures::FutureExt;
 use gocsp_channel::{chan, SendError, TryRecvError, TrySendError};
 
+/// Iteration counts: Miri interprets every instruction, so it runs a few rounds only.
+const fn rounds(native: u64) -> u64 {
+    if cfg!(miri) {
+        20
+    } else {
+        native
+    }
+}
+
 #[tokio::test]
 async fn send_completes_only_when_received() {
     let (tx, rx) = chan::<i32>(0);
@@ -154,7 +163,7 @@ async fn ping_pong_many() {
             pong_tx.send(v + 1).await.unwrap();
         }
     });
-    for i in 0..10_000 {
+    for i in 0..rounds(10_000) as u32 {
         ping_tx.send(i).await.unwrap();
         assert_eq!(pong_rx.recv().await, Some(i + 1));
     }
@@ -169,7 +178,7 @@ fn blocking_threads_rendezvous() {
         .map(|p| {
             let tx = tx.clone();
             std::thread::spawn(move || {
-                for i in 0..1000 {
+                for i in 0..rounds(1000) {
                     tx.send_blocking(p * 1000 + i).unwrap();
                 }
             })
@@ -180,7 +189,10 @@ fn blocking_threads_rendezvous() {
     for p in producers {
         p.join().unwrap();
     }
-    assert_eq!(got, (0..4000).sum());
+    let expected: u64 = (0..4)
+        .flat_map(|p| (0..rounds(1000)).map(move |i| p * 1000 + i))
+        .sum();
+    assert_eq!(got, expected);
 }
 
 #[test]
@@ -197,7 +209,7 @@ fn async_to_thread_and_back() {
         }
     });
     rt.block_on(async move {
-        for i in 0..500 {
+        for i in 0..rounds(500) as i32 {
             to_thread.send(i).await.unwrap();
             assert_eq!(from_thread.recv().await, Some(i * 2));
         }
