@@ -325,8 +325,11 @@ impl<T> State<T> {
         match grant {
             Grant::Slot => {
                 self.reserved -= 1;
-                if let Err(v) = self.hand_to_receiver(v, wakes) {
-                    self.buf.push_back(v);
+                match self.hand_to_receiver(v, wakes) {
+                    // Straight to a waiting receiver: the slot this permit held is free again,
+                    // and a lazy sender may be waiting for it (soak-test regression).
+                    Ok(()) => self.refill(self.cap, wakes),
+                    Err(v) => self.buf.push_back(v),
                 }
             }
             Grant::Claim(rid) => match self.claimed.iter().position(|r| r.id == rid) {

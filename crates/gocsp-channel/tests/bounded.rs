@@ -432,3 +432,34 @@ async fn cooperative_budget_does_not_starve_neighbours() {
         "the other task never ran during the loop"
     );
 }
+
+/// Regression (found by the soak test): a permit holding the only slot sends while a receiver
+/// waits (the value goes straight to it) and a `reserve` waits for room (a lazy sender: a
+/// receiver cannot take a value from it, so both wait). The slot the permit held is free
+/// again and must go to the waiting reserve — it used to stay parked forever on an empty,
+/// open channel.
+#[tokio::test]
+async fn permit_send_to_waiting_receiver_frees_its_slot_for_waiting_senders() {
+    use futures::FutureExt;
+    let (tx, rx) = gocsp_channel::chan::<u32>(1);
+    let permit = tx.try_reserve().unwrap();
+    let mut reserve = Box::pin(tx.reserve());
+    assert!(
+        (&mut reserve).now_or_never().is_none(),
+        "reserve parks: the slot is taken"
+    );
+    let mut recv = Box::pin(rx.recv());
+    assert!(
+        (&mut recv).now_or_never().is_none(),
+        "receiver parks: nothing buffered"
+    );
+    permit.send(1);
+    assert_eq!(recv.await, Some(1));
+    let second = reserve.now_or_never();
+    assert!(
+        matches!(second, Some(Ok(_))),
+        "the freed slot goes to the waiting reserve"
+    );
+    second.unwrap().unwrap().send(2);
+    assert_eq!(rx.try_recv(), Ok(2));
+}
