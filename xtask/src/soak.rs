@@ -2,9 +2,9 @@
 
 use crate::util::{self, cargo, take_opt, Result};
 
-/// The soak test: `crates/gocsp-channel/tests/soak.rs`, reading its duration from
+/// The soak test: `crates/gocsp/tests/soak.rs` (it needs goroutines, Context, ErrGroup), reading its duration from
 /// `GOCSP_SOAK_SECS` (the test suite runs it for a few seconds by default).
-const SOAK_TEST: &str = "crates/gocsp-channel/tests/soak.rs";
+const SOAK_TEST: &str = "crates/gocsp/tests/soak.rs";
 
 pub(crate) fn run(args: &[String]) -> Result {
     let mut args = args.to_vec();
@@ -27,7 +27,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         "test",
         "--release",
         "--package",
-        "gocsp-channel",
+        "gocsp",
         "--test",
         "soak",
         "--",
