@@ -253,20 +253,7 @@ impl<T> futures_core::Stream for Receiver<T> {
     /// future stays with the receiver and completes on the next poll.
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        let coop = ready!(coop::poll_proceed(cx));
-        match this.stream.poll(&this.chan, cx.waker()) {
-            Poll::Ready(v) => {
-                coop.made_progress();
-                if v.is_some() {
-                    hook::progressed();
-                }
-                Poll::Ready(v)
-            }
-            Poll::Pending => {
-                hook::blocked(Op::Recv, Location::caller());
-                Poll::Pending
-            }
-        }
+        poll_recv(&mut this.stream, &this.chan, cx, Location::caller())
     }
 }
 
@@ -274,6 +261,30 @@ impl<T> futures_core::FusedStream for Receiver<T> {
     fn is_terminated(&self) -> bool {
         // Closed with nothing left to take.
         self.chan.is_closed() && self.chan.len() == 0 && !self.stream.is_registered()
+    }
+}
+
+/// One poll of a receive with everything around it: tokio's cooperative budget, and the
+/// reports to the goroutine runtime (progress, or the site it waits at).
+fn poll_recv<T>(
+    op: &mut RecvOp,
+    chan: &Chan<T>,
+    cx: &mut Context<'_>,
+    site: &'static Location<'static>,
+) -> Poll<Option<T>> {
+    let coop = ready!(coop::poll_proceed(cx));
+    match op.poll(chan, cx.waker()) {
+        Poll::Ready(v) => {
+            coop.made_progress();
+            if v.is_some() {
+                hook::progressed();
+            }
+            Poll::Ready(v)
+        }
+        Poll::Pending => {
+            hook::blocked(Op::Recv, site);
+            Poll::Pending
+        }
     }
 }
 
@@ -290,20 +301,7 @@ impl<T> Future for Recv<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        let coop = ready!(coop::poll_proceed(cx));
-        match this.op.poll(&this.rx.chan, cx.waker()) {
-            Poll::Ready(v) => {
-                coop.made_progress();
-                if v.is_some() {
-                    hook::progressed();
-                }
-                Poll::Ready(v)
-            }
-            Poll::Pending => {
-                hook::blocked(Op::Recv, this.site);
-                Poll::Pending
-            }
-        }
+        poll_recv(&mut this.op, &this.rx.chan, cx, this.site)
     }
 }
 
