@@ -301,8 +301,9 @@ mod nonblock {
 mod perm {
     // A compile-only test of channel direction rules (`chan<-` / `<-chan` misuse is a
     // compile error). gocsp's directions are the types `Sender` and `Receiver`: a receive
-    // on a `Sender` or a send on a `Receiver` does not type-check, and the select! macro's
-    // misuse cases are trybuild tests in gocsp-macros. Nothing to run here.
+    // on a `Sender` or a send on a `Receiver` does not type-check. The compile-fail cases are
+    // trybuild tests in gocsp-macros: tests/ui/fail/perm_recv_on_sender.rs and
+    // perm_send_on_receiver.rs (also a receiver in a select! send case). Nothing to run here.
 }
 
 // test/chan/powser1.go
@@ -1942,6 +1943,51 @@ mod sendstmt {
         let v = false || true;
         c.send(v).await.unwrap();
         assert!(c_rx.recv().await.unwrap(), "sent false");
+    }
+}
+
+// test/chan/sieve.go
+mod sieve {
+    // The classic prime sieve: a generator goroutine and a daisy chain of filter goroutines
+    // on unbuffered channels. Go's program loops forever ("Do not run"); this port stops after
+    // the first 100 primes and checks them. The chain's goroutines stay parked, as in Go, and
+    // end with the test's runtime.
+    use gocsp::{chan, go, Receiver, Sender};
+
+    // Send the sequence 2, 3, 4, ... to channel 'ch'.
+    async fn generate(ch: Sender<u32>) {
+        let mut i = 2;
+        while ch.send(i).await.is_ok() {
+            i += 1;
+        }
+    }
+
+    // Copy the values from channel 'in' to channel 'out', removing those divisible by 'prime'.
+    async fn filter(input: Receiver<u32>, out: Sender<u32>, prime: u32) {
+        while let Some(i) = input.recv().await {
+            if i % prime != 0 && out.send(i).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn main() {
+        let (tx, mut ch) = chan::<u32>(0);
+        go!(generate(tx));
+        let mut primes = Vec::new();
+        while primes.len() < 100 {
+            let prime = ch.recv().await.expect("the generator never stops");
+            primes.push(prime);
+            let (tx1, ch1) = chan::<u32>(0);
+            go!(filter(ch, tx1, prime));
+            ch = ch1;
+        }
+        let expected: Vec<u32> = (2u32..)
+            .filter(|n| (2..*n).take_while(|d| d * d <= *n).all(|d| n % d != 0))
+            .take(100)
+            .collect();
+        assert_eq!(primes, expected);
     }
 }
 
