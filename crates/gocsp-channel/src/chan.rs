@@ -179,7 +179,7 @@ impl<T> Hinted for State<T> {
     /// lock-free fast path of `selectnbrecv`): a bit clear means "certainly not ready".
     #[inline]
     fn hint_bits(&self) -> u64 {
-        let recv = !self.buf.is_empty() || self.closed || !self.sendq.is_empty();
+        let recv = !self.buf.is_empty() || self.drained() || !self.sendq.is_empty();
         // A waiting receiver takes a value directly, even when every slot is full or reserved.
         let send = self.closed || !self.recvq.is_empty() || self.has_room(self.cap);
         (recv as u64 * RECV_MAYBE) | (send as u64 * SEND_MAYBE)
@@ -328,7 +328,10 @@ impl<T> State<T> {
                 match self.hand_to_receiver(v, wakes) {
                     // Straight to a waiting receiver: the slot this permit held is free again,
                     // and a lazy sender may be waiting for it (soak-test regression).
-                    Ok(()) => self.refill(self.cap, wakes),
+                    Ok(()) => {
+                        self.refill(self.cap, wakes);
+                        self.wake_if_drained(wakes);
+                    }
                     Err(v) => self.buf.push_back(v),
                 }
             }
@@ -350,6 +353,7 @@ impl<T> State<T> {
             Grant::Slot => {
                 self.reserved -= 1;
                 self.refill(cap, wakes);
+                self.wake_if_drained(wakes);
             }
             Grant::Claim(rid) => {
                 let Some(pos) = self.claimed.iter().position(|r| r.id == rid) else {
@@ -392,14 +396,18 @@ impl<T> State<T> {
         }
     }
 
-    pub(crate) fn close(&mut self, wakes: &mut Wakes) -> bool {
-        if self.closed {
-            return false;
-        }
-        self.closed = true;
+    /// Closed, and nothing more will arrive: the buffer is empty and no permit reserved before
+    /// the close still holds a slot (a permit is a send that has begun). A receive then
+    /// reports `None`.
+    pub(crate) fn drained(&self) -> bool {
+        self.closed && self.buf.is_empty() && self.reserved == 0
+    }
+
+    /// Wakes every waiting receiver with no outcome: its future looks again and finds the
+    /// channel drained. Selects are poked to run their pass again.
+    fn wake_receivers(&mut self, wakes: &mut Wakes) {
         for r in std::mem::take(&mut self.recvq) {
             match r.who {
-                // Woken with no outcome: its future looks again and finds the channel closed.
                 Who::Task(_) => wakes.push(r.who),
                 Who::Select { sig, .. } => {
                     if sig.load() == WAITING {
@@ -407,6 +415,25 @@ impl<T> State<T> {
                     }
                 }
             }
+        }
+    }
+
+    /// After a slot permit resolved on a closed channel: if that was the last thing to come,
+    /// the receivers still waiting learn that the channel is drained.
+    fn wake_if_drained(&mut self, wakes: &mut Wakes) {
+        if self.drained() {
+            self.wake_receivers(wakes);
+        }
+    }
+
+    pub(crate) fn close(&mut self, wakes: &mut Wakes) -> bool {
+        if self.closed {
+            return false;
+        }
+        self.closed = true;
+        // Receivers wait on only while permits reserved before the close are outstanding.
+        if self.reserved == 0 {
+            self.wake_receivers(wakes);
         }
         for s in std::mem::take(&mut self.sendq) {
             match (s.value, s.who) {
@@ -428,7 +455,7 @@ impl<T> State<T> {
     /// Would a select's receive case fire now? (Pure; the lock is held.)
     pub(crate) fn recv_ready(&self, cap: Cap) -> bool {
         !self.buf.is_empty()
-            || self.closed
+            || self.drained()
             || self
                 .sendq
                 .iter()

@@ -29,7 +29,9 @@
 //!   order.
 //! - [`close`](Sender::close) (from either side) returns `true` if it closed the channel, `false`
 //!   if it was already closed — where Go would panic. The channel also closes when the last
-//!   `Sender` is dropped. Receivers get every value sent before the close, then `None`.
+//!   `Sender` is dropped. Receivers get every value sent before the close, then `None`; a
+//!   [`Permit`] reserved before the close is a send that has begun, so receivers wait for it
+//!   (its value, or its return unused) before they report `None`.
 //!   Senders get their value back in [`SendError`]. When the last `Receiver` is dropped the
 //!   channel closes too and buffered values are dropped.
 //! - Async futures take part in tokio's cooperative budget, so a task looping on an

@@ -51,7 +51,7 @@ impl RecvOp {
                 if let Some(v) = st.try_take(chan.cap, &mut wakes) {
                     break 'op Poll::Ready(Some(v));
                 }
-                if st.closed {
+                if st.drained() {
                     break 'op Poll::Ready(None);
                 }
                 let id = st.new_id();

@@ -111,7 +111,7 @@ impl<T> Receiver<T> {
             let mut st = self.chan.state.lock();
             match st.try_take(self.chan.cap, &mut wakes) {
                 Some(v) => Ok(v),
-                None if st.closed => Err(TryRecvError::Closed),
+                None if st.drained() => Err(TryRecvError::Closed),
                 None => Err(TryRecvError::Empty),
             }
         };

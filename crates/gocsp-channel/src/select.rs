@@ -176,7 +176,7 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
             self.out = Some(Some(v));
             return Fire::Done;
         }
-        if st.closed {
+        if st.drained() {
             self.out = Some(None);
             return Fire::Done;
         }

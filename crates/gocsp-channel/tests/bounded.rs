@@ -463,3 +463,31 @@ async fn permit_send_to_waiting_receiver_frees_its_slot_for_waiting_senders() {
     second.unwrap().unwrap().send(2);
     assert_eq!(rx.try_recv(), Ok(2));
 }
+
+/// A permit reserved before `close` is a send that has begun: receivers must not report the
+/// channel drained (`None`) while it is outstanding, and must get its value; once it is given
+/// back unused, waiting receivers see the close.
+#[tokio::test]
+async fn close_with_outstanding_permit_is_not_drained_until_it_resolves() {
+    use futures::FutureExt;
+    let (tx, rx) = gocsp_channel::chan::<u32>(2);
+    let permit = tx.try_reserve().unwrap();
+    tx.close();
+    assert_eq!(rx.try_recv(), Err(gocsp_channel::TryRecvError::Empty));
+    let mut recv = Box::pin(rx.recv());
+    assert!(
+        (&mut recv).now_or_never().is_none(),
+        "a value is still coming"
+    );
+    permit.send(7);
+    assert_eq!(recv.await, Some(7));
+    assert_eq!(rx.recv().await, None);
+
+    let (tx, rx) = gocsp_channel::chan::<u32>(2);
+    let permit = tx.try_reserve().unwrap();
+    tx.close();
+    let mut recv = Box::pin(rx.recv());
+    assert!((&mut recv).now_or_never().is_none());
+    drop(permit);
+    assert_eq!(recv.await, None, "the permit was given back: now drained");
+}

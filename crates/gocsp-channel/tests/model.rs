@@ -122,6 +122,18 @@ struct Model {
 }
 
 impl Model {
+    /// Closed and nothing more to come: the buffer is empty and no slot permit reserved
+    /// before the close is outstanding (a permit is a send that has begun).
+    fn drained(&self) -> bool {
+        self.closed && self.buf.is_empty() && self.reserved == 0
+    }
+    /// After a slot permit resolved: once drained, waiting receivers are detached (their next
+    /// poll sees the close), as at the close itself.
+    fn detach_if_drained(&mut self) {
+        if self.drained() {
+            self.recvq.clear();
+        }
+    }
     fn has_room(&self) -> bool {
         match self.cap {
             Some(0) => false,
@@ -141,8 +153,11 @@ impl Model {
     fn close(&mut self) -> bool {
         let was = self.closed;
         self.closed = true;
-        // Waiting receivers are detached: their next poll looks at the channel again.
-        self.recvq.clear();
+        // Waiting receivers are detached: their next poll looks at the channel again. While
+        // slot permits reserved before the close are outstanding they keep waiting for them.
+        if self.reserved == 0 {
+            self.recvq.clear();
+        }
         // Parked senders get their values back.
         for sid in std::mem::take(&mut self.sendq) {
             let SState::Waiting(v) = self.sends[&sid] else {
@@ -199,7 +214,7 @@ impl Model {
         if let Some(v) = self.try_take() {
             return Some(Some(v));
         }
-        self.closed.then_some(None)
+        self.drained().then_some(None)
     }
     fn rescue(&mut self, v: u32) {
         if let Err(v) = self.hand_to_receiver(v) {
@@ -296,7 +311,7 @@ fn run(cap: Option<usize>, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         got(&mut m, res.ok(), Some(v))?;
                     }
                     None => {
-                        let want = if m.closed {
+                        let want = if m.drained() {
                             TryRecvError::Closed
                         } else {
                             TryRecvError::Empty
@@ -359,8 +374,13 @@ fn run(cap: Option<usize>, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     }
                     Grant::Slot => {
                         m.reserved -= 1;
-                        if let Err(v) = m.hand_to_receiver(v) {
-                            m.buf.push_back(v);
+                        match m.hand_to_receiver(v) {
+                            // Straight to a receiver: the slot is free again.
+                            Ok(()) => {
+                                m.refill();
+                                m.detach_if_drained();
+                            }
+                            Err(v) => m.buf.push_back(v),
                         }
                     }
                     Grant::Claim(r) => {
@@ -382,6 +402,7 @@ fn run(cap: Option<usize>, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     Grant::Slot => {
                         m.reserved -= 1;
                         m.refill();
+                        m.detach_if_drained();
                     }
                     Grant::Claim(r) => {
                         if m.recvs.get(&r) == Some(&RState::Claimed(pid)) {
