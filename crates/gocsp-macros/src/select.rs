@@ -320,7 +320,7 @@ fn expect_fat_arrow(input: ParseStream<'_>, start: Span, end: Span, form: &str) 
 }
 
 /// Parses a case body and the comma after it, with `match`'s rules: a block-like body
-/// (`{ .. }`, `if`, `match`, loops, `unsafe { .. }`) needs no comma, any other body needs one
+/// (a block, `if`, `match`, loops, an unsafe block) needs no comma, any other body needs one
 /// unless it is the last case.
 fn parse_body(input: ParseStream<'_>) -> syn::Result<Expr> {
     let body: Expr = input.parse()?;
