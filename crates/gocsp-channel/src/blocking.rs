@@ -44,15 +44,19 @@ thread_local! {
 
 /// Runs `fut` to completion on this thread. `op` and `site` are reported to the observer each
 /// time the thread parks. Panics if called from async code on a runtime thread (see
-/// [`assert_blocking_allowed`]).
+/// [`assert_blocking_allowed`]), naming `api` and the async form to use `instead`.
+///
+/// The one blocking engine of the workspace: gocsp-sync's `wait_blocking` uses it too
+/// (through `__private`), so every blocking call parks, reports and refuses alike.
 #[track_caller]
-pub(crate) fn block_on<F: Future>(
+pub fn block_on<F: Future>(
     fut: F,
     op: Op,
     site: &'static Location<'static>,
     api: &str,
+    instead: &str,
 ) -> F::Output {
-    assert_blocking_allowed(api);
+    assert_blocking_allowed(api, instead);
     let mut fut = pin!(fut);
     WAKER.with(|(tw, waker)| {
         let mut cx = Context::from_waker(waker);
@@ -96,13 +100,13 @@ pub(crate) fn block_on<F: Future>(
 /// progress reaches zero within tokio's budget (128 units) only when a budget is in force; the
 /// guards are then dropped newest first, which restores the budget exactly.
 #[track_caller]
-pub(crate) fn assert_blocking_allowed(api: &str) {
+fn assert_blocking_allowed(api: &str, instead: &str) {
     if in_budgeted_context() {
         panic!(
             "gocsp: `{api}` was called from async code on a tokio runtime thread; blocking here \
-             can deadlock the tasks that would unblock it. Use the async method (`.send(v).await`, \
-             `.recv().await`, `select!`) instead, or run the blocking code in \
-             `tokio::task::spawn_blocking` / `gocsp::go_blocking!` or on a plain OS thread."
+             can deadlock the tasks that would unblock it. Use `{instead}` in async code, or \
+             run the blocking code in `tokio::task::spawn_blocking` / `gocsp::go_blocking!` or \
+             on a plain OS thread."
         );
     }
 }
@@ -114,19 +118,21 @@ fn in_budgeted_context() -> bool {
     }
     let waker = Waker::noop();
     let mut cx = Context::from_waker(waker);
-    let mut guards = Vec::with_capacity(130);
+    // On the stack: this runs before every blocking call made from a runtime's thread.
+    let mut guards: [Option<tokio::task::coop::RestoreOnPending>; 129] = [const { None }; 129];
     let mut budgeted = false;
-    for _ in 0..=128 {
+    for slot in guards.iter_mut() {
         match tokio::task::coop::poll_proceed(&mut cx) {
-            Poll::Ready(g) => guards.push(g),
+            Poll::Ready(g) => *slot = Some(g),
             Poll::Pending => {
                 budgeted = true;
                 break;
             }
         }
     }
-    while let Some(g) = guards.pop() {
-        drop(g);
+    // Newest first: each guard restores the budget it found, so the oldest restores the start.
+    for g in guards.iter_mut().rev() {
+        drop(g.take());
     }
     budgeted
 }

@@ -143,10 +143,12 @@ fn pair<T>(cap: Cap) -> (Sender<T>, Receiver<T>) {
     (Sender::new(chan.clone()), Receiver::new(chan))
 }
 
-/// Items used by the code `select!` and `select_blocking!` generate. Not a public API: names
-/// and signatures change without notice. Users reach it as `gocsp::__private`.
+/// Items used by the code `select!` and `select_blocking!` generate, and by gocsp's sibling
+/// crates (`block_on` for `WaitGroup::wait_blocking`). Not a public API: names and
+/// signatures change without notice. Users reach it as `gocsp::__private`.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::blocking::block_on;
     pub use crate::select::{
         complete_send, select, select_blocking, AsRecv, AsSend, Case, FutCase, RecvCase, SendCase,
         SELECT_DEFAULT,

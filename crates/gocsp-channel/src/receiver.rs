@@ -137,7 +137,13 @@ impl<T> Receiver<T> {
     #[track_caller]
     pub fn recv_blocking(&self) -> Option<T> {
         let site = Location::caller();
-        blocking::block_on(self.recv(), Op::Recv, site, "recv_blocking")
+        blocking::block_on(
+            self.recv(),
+            Op::Recv,
+            site,
+            "recv_blocking",
+            ".recv().await",
+        )
     }
 
     /// A blocking iterator over received values, ending when the channel is closed and drained.

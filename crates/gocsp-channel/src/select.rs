@@ -780,7 +780,7 @@ pub fn select_blocking<'a>(
 ) -> usize {
     let site = Location::caller();
     let fut = SelectFuture::new(cases, biased, has_default, site);
-    blocking::block_on(fut, Op::Select, site, "select_blocking!")
+    blocking::block_on(fut, Op::Select, site, "select_blocking!", "select!")
 }
 
 impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {

@@ -130,7 +130,13 @@ impl<T> Sender<T> {
     #[track_caller]
     pub fn send_blocking(&self, value: T) -> Result<(), SendError<T>> {
         let site = Location::caller();
-        blocking::block_on(self.send(value), Op::Send, site, "send_blocking")
+        blocking::block_on(
+            self.send(value),
+            Op::Send,
+            site,
+            "send_blocking",
+            ".send(v).await",
+        )
     }
 
     /// Waits for room for one value and reserves it, without having the value yet.

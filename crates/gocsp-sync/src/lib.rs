@@ -61,7 +61,6 @@
 //!   closed on cancellation, so it is a `select!` case like Go's `<-ctx.Done()`.
 #![forbid(unsafe_code)]
 
-mod blocking;
 mod cond;
 mod context;
 #[cfg(not(loom))]

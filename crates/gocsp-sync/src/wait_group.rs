@@ -286,7 +286,13 @@ impl WaitGroup {
         if wait.is_zero() {
             return;
         }
-        crate::blocking::block_on(wait, "WaitGroup::wait_blocking", "wait().await");
+        gocsp_channel::__private::block_on(
+            wait,
+            gocsp_channel::hook::Op::WaitGroup,
+            std::panic::Location::caller(),
+            "WaitGroup::wait_blocking",
+            "wait().await",
+        );
     }
 
     /// Starts `fut` as a goroutine counted by this group: `add(1)`, spawn, and `done()` when
