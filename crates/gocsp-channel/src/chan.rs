@@ -181,7 +181,7 @@ impl<T> Hinted for State<T> {
     fn hint_bits(&self) -> u64 {
         let recv = !self.buf.is_empty() || self.drained() || !self.sendq.is_empty();
         // A waiting receiver takes a value directly, even when every slot is full or reserved.
-        let send = self.closed || !self.recvq.is_empty() || self.has_room(self.cap);
+        let send = self.closed || !self.recvq.is_empty() || self.has_room();
         (recv as u64 * RECV_MAYBE) | (send as u64 * SEND_MAYBE)
     }
 }
@@ -193,8 +193,8 @@ impl<T> State<T> {
         id
     }
 
-    pub(crate) fn has_room(&self, cap: Cap) -> bool {
-        match cap {
+    pub(crate) fn has_room(&self) -> bool {
+        match self.cap {
             Cap::Zero => false,
             Cap::Bounded(n) => self.buf.len() + self.reserved < n,
             Cap::Unbounded => true,
@@ -215,12 +215,12 @@ impl<T> State<T> {
     }
 
     /// A send that does not wait: to a waiting receiver, else into the buffer if there is room.
-    pub(crate) fn try_give(&mut self, v: T, cap: Cap, wakes: &mut Wakes) -> Result<(), T> {
+    pub(crate) fn try_give(&mut self, v: T, wakes: &mut Wakes) -> Result<(), T> {
         let v = match self.hand_to_receiver(v, wakes) {
             Ok(()) => return Ok(()),
             Err(v) => v,
         };
-        if self.has_room(cap) {
+        if self.has_room() {
             self.buf.push_back(v);
             Ok(())
         } else {
@@ -229,8 +229,8 @@ impl<T> State<T> {
     }
 
     /// A slot of the buffer became free: waiting senders fill it, in FIFO order.
-    pub(crate) fn refill(&mut self, cap: Cap, wakes: &mut Wakes) {
-        while self.has_room(cap) {
+    pub(crate) fn refill(&mut self, wakes: &mut Wakes) {
+        while self.has_room() {
             let Some(s) = self.sendq.pop_front() else {
                 break;
             };
@@ -254,9 +254,9 @@ impl<T> State<T> {
     }
 
     /// A receive that does not wait: from the buffer, else from a waiting eager sender.
-    pub(crate) fn try_take(&mut self, cap: Cap, wakes: &mut Wakes) -> Option<T> {
+    pub(crate) fn try_take(&mut self, wakes: &mut Wakes) -> Option<T> {
         if let Some(v) = self.buf.pop_front() {
-            self.refill(cap, wakes);
+            self.refill(wakes);
             return Some(v);
         }
         // Eager senders wait with their value only when the buffer has no room: always on an
@@ -287,8 +287,8 @@ impl<T> State<T> {
     }
 
     /// A lazy send that does not wait: a buffer slot, or (unbuffered) a waiting receiver.
-    pub(crate) fn try_reserve(&mut self, cap: Cap) -> Option<Grant> {
-        match cap {
+    pub(crate) fn try_reserve(&mut self) -> Option<Grant> {
+        match self.cap {
             Cap::Zero => {
                 while let Some(r) = self.recvq.pop_front() {
                     if r.who.try_claim() {
@@ -299,7 +299,7 @@ impl<T> State<T> {
                 }
                 None
             }
-            _ if self.has_room(cap) => {
+            _ if self.has_room() => {
                 self.reserved += 1;
                 Some(Grant::Slot)
             }
@@ -329,7 +329,7 @@ impl<T> State<T> {
                     // Straight to a waiting receiver: the slot this permit held is free again,
                     // and a lazy sender may be waiting for it (soak-test regression).
                     Ok(()) => {
-                        self.refill(self.cap, wakes);
+                        self.refill(wakes);
                         self.wake_if_drained(wakes);
                     }
                     Err(v) => self.buf.push_back(v),
@@ -348,11 +348,11 @@ impl<T> State<T> {
     }
 
     /// Gives back a grant that will not be used (a permit dropped unused).
-    pub(crate) fn release(&mut self, grant: Grant, cap: Cap, wakes: &mut Wakes) {
+    pub(crate) fn release(&mut self, grant: Grant, wakes: &mut Wakes) {
         match grant {
             Grant::Slot => {
                 self.reserved -= 1;
-                self.refill(cap, wakes);
+                self.refill(wakes);
                 self.wake_if_drained(wakes);
             }
             Grant::Claim(rid) => {
@@ -368,7 +368,7 @@ impl<T> State<T> {
                         // Back to the head of the queue it was taken from, then pair it again
                         // with any sender that arrived meanwhile.
                         let id = r.id;
-                        if let Some(v) = self.try_take(cap, wakes) {
+                        if let Some(v) = self.try_take(wakes) {
                             self.outcomes.push((id, Outcome::Value(v)));
                             wakes.push(r.who);
                         } else if self.grant_to_lazy_sender(id, wakes) {
@@ -453,22 +453,48 @@ impl<T> State<T> {
     }
 
     /// Would a select's receive case fire now? (Pure; the lock is held.)
-    pub(crate) fn recv_ready(&self, cap: Cap) -> bool {
+    pub(crate) fn recv_ready(&self) -> bool {
         !self.buf.is_empty()
             || self.drained()
             || self
                 .sendq
                 .iter()
-                .any(|s| s.value.is_some() || (cap == Cap::Zero && s.who.is_live()))
+                .any(|s| s.value.is_some() || (self.cap == Cap::Zero && s.who.is_live()))
     }
 
     /// Would a select's send case fire now? (Pure; the lock is held.)
-    pub(crate) fn send_ready(&self, cap: Cap) -> bool {
+    pub(crate) fn send_ready(&self) -> bool {
         self.closed
-            || match cap {
+            || match self.cap {
                 Cap::Zero => self.recvq.iter().any(|r| r.who.is_live()),
-                _ => self.has_room(cap),
+                _ => self.has_room(),
             }
+    }
+
+    /// Takes back receive entry `id` (a future or select case that goes away): a value already
+    /// handed to it goes to the next receiver, or the front of the buffer; else the entry just
+    /// leaves its queue (or `claimed`, where the permit that claimed it will find it gone).
+    pub(crate) fn undo_recv(&mut self, id: u64, wakes: &mut Wakes) {
+        match self.take_outcome(id) {
+            Some(Outcome::Value(v)) => self.rescue(v, wakes),
+            Some(_) => unreachable!("a receiver only gets values"),
+            None => {
+                self.remove_recv(id);
+            }
+        }
+    }
+
+    /// Takes back lazy send entry `id` (a reserve or select send case that goes away): a slot
+    /// or receiver already granted to it is given back; else the entry leaves the queue.
+    pub(crate) fn undo_lazy_send(&mut self, id: u64, wakes: &mut Wakes) {
+        match self.take_outcome(id) {
+            Some(Outcome::Slot) => self.release(Grant::Slot, wakes),
+            Some(Outcome::Claim(rid)) => self.release(Grant::Claim(rid), wakes),
+            Some(_) => unreachable!("a lazy sender is only granted"),
+            None => {
+                self.remove_send(id);
+            }
+        }
     }
 
     pub(crate) fn take_outcome(&mut self, id: u64) -> Option<Outcome<T>> {

@@ -48,7 +48,7 @@ impl RecvOp {
                     // Removed without an outcome: the channel closed. Look again.
                     self.id = None;
                 }
-                if let Some(v) = st.try_take(chan.cap, &mut wakes) {
+                if let Some(v) = st.try_take(&mut wakes) {
                     break 'op Poll::Ready(Some(v));
                 }
                 if st.drained() {
@@ -76,14 +76,7 @@ impl RecvOp {
         let Some(id) = self.id.take() else { return };
         let mut wakes = Wakes::new();
         {
-            let mut st = chan.state.lock();
-            match st.take_outcome(id) {
-                Some(Outcome::Value(v)) => st.rescue(v, &mut wakes),
-                Some(_) => unreachable!("a receiver only gets values"),
-                None => {
-                    st.remove_recv(id);
-                }
-            }
+            chan.state.lock().undo_recv(id, &mut wakes);
         }
         wakes.wake_all();
     }
@@ -136,7 +129,7 @@ impl<T> SendOp<T> {
                 if st.closed {
                     Poll::Ready(Err(v))
                 } else {
-                    match st.try_give(v, chan.cap, &mut wakes) {
+                    match st.try_give(v, &mut wakes) {
                         Ok(()) => Poll::Ready(Ok(())),
                         Err(v) => {
                             let id = st.new_id();
@@ -205,7 +198,7 @@ impl ReserveOp {
         if st.closed {
             return Poll::Ready(Err(()));
         }
-        if let Some(g) = st.try_reserve(chan.cap) {
+        if let Some(g) = st.try_reserve() {
             return Poll::Ready(Ok(g));
         }
         let id = st.new_id();
@@ -222,15 +215,7 @@ impl ReserveOp {
         let Some(id) = self.id.take() else { return };
         let mut wakes = Wakes::new();
         {
-            let mut st = chan.state.lock();
-            match st.take_outcome(id) {
-                Some(Outcome::Slot) => st.release(Grant::Slot, chan.cap, &mut wakes),
-                Some(Outcome::Claim(rid)) => st.release(Grant::Claim(rid), chan.cap, &mut wakes),
-                Some(_) => unreachable!("a lazy sender is only granted"),
-                None => {
-                    st.remove_send(id);
-                }
-            }
+            chan.state.lock().undo_lazy_send(id, &mut wakes);
         }
         wakes.wake_all();
     }

@@ -109,7 +109,7 @@ impl<T> Receiver<T> {
         let mut wakes = Wakes::new();
         let res = {
             let mut st = self.chan.state.lock();
-            match st.try_take(self.chan.cap, &mut wakes) {
+            match st.try_take(&mut wakes) {
                 Some(v) => Ok(v),
                 None if st.drained() => Err(TryRecvError::Closed),
                 None => Err(TryRecvError::Empty),

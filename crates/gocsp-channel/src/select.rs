@@ -161,7 +161,7 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
         let Some(rx) = self.rx else { return false };
         // SAFETY: the caller holds the lock, and this reference ends with this call.
         let st = unsafe { rx.chan.state.locked_mut() };
-        st.recv_ready(rx.chan.cap)
+        st.recv_ready()
     }
     unsafe fn fire(&mut self, sig: &mut SigSlot, case: usize, wakes: &mut Wakes) -> Fire {
         let Some(rx) = self.rx else {
@@ -172,7 +172,7 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
         if let Some(id) = self.reg.take() {
             st.remove_recv(id);
         }
-        if let Some(v) = st.try_take(rx.chan.cap, wakes) {
+        if let Some(v) = st.try_take(wakes) {
             self.out = Some(Some(v));
             return Fire::Done;
         }
@@ -255,13 +255,7 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
         if sig.load() != case + 1 {
             return false;
         }
-        match st.take_outcome(id) {
-            Some(Outcome::Value(v)) => st.rescue(v, wakes),
-            Some(_) => unreachable!("a receiver only gets values"),
-            None => {
-                st.remove_recv(id);
-            }
-        }
+        st.undo_recv(id, wakes);
         self.reg = None;
         sig.store(crate::waiters::CANCELLED);
         true
@@ -271,13 +265,7 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
             return;
         };
         let mut st = rx.chan.state.lock();
-        match st.take_outcome(id) {
-            Some(Outcome::Value(v)) => st.rescue(v, wakes),
-            Some(_) => unreachable!("a receiver only gets values"),
-            None => {
-                st.remove_recv(id);
-            }
-        }
+        st.undo_recv(id, wakes);
     }
 }
 
@@ -355,7 +343,7 @@ impl<T> imp::CaseImpl for SendCase<'_, T> {
         let Some(tx) = self.tx else { return false };
         // SAFETY: the caller holds the lock, and this reference ends with this call.
         let st = unsafe { tx.chan.state.locked_mut() };
-        st.send_ready(tx.chan.cap)
+        st.send_ready()
     }
     unsafe fn fire(&mut self, _sig: &mut SigSlot, _case: usize, _wakes: &mut Wakes) -> Fire {
         let Some(tx) = self.tx else {
@@ -370,7 +358,7 @@ impl<T> imp::CaseImpl for SendCase<'_, T> {
             self.out = Some(Err(SendError(())));
             return Fire::Done;
         }
-        match st.try_reserve(tx.chan.cap) {
+        match st.try_reserve() {
             Some(g) => {
                 self.out = Some(Ok(Permit::new(tx.chan.clone(), g)));
                 Fire::Done
@@ -433,7 +421,7 @@ impl<T> imp::CaseImpl for SendCase<'_, T> {
         if sig.load() != case + 1 {
             return false;
         }
-        undo_send(&mut st, tx.chan.cap, id, wakes);
+        st.undo_lazy_send(id, wakes);
         self.reg = None;
         sig.store(crate::waiters::CANCELLED);
         true
@@ -443,18 +431,7 @@ impl<T> imp::CaseImpl for SendCase<'_, T> {
             return;
         };
         let mut st = tx.chan.state.lock();
-        undo_send(&mut st, tx.chan.cap, id, wakes);
-    }
-}
-
-fn undo_send<T>(st: &mut crate::chan::State<T>, cap: Cap, id: u64, wakes: &mut Wakes) {
-    match st.take_outcome(id) {
-        Some(Outcome::Slot) => st.release(crate::chan::Grant::Slot, cap, wakes),
-        Some(Outcome::Claim(rid)) => st.release(crate::chan::Grant::Claim(rid), cap, wakes),
-        Some(_) => unreachable!("a lazy sender is only granted"),
-        None => {
-            st.remove_send(id);
-        }
+        st.undo_lazy_send(id, wakes);
     }
 }
 

@@ -97,8 +97,7 @@ impl<T> Sender<T> {
             if st.closed {
                 Err(TrySendError::Closed(value))
             } else {
-                st.try_give(value, self.chan.cap, &mut wakes)
-                    .map_err(TrySendError::Full)
+                st.try_give(value, &mut wakes).map_err(TrySendError::Full)
             }
         };
         wakes.wake_all();
@@ -194,7 +193,7 @@ impl<T> Sender<T> {
         if st.closed {
             return Err(TrySendError::Closed(()));
         }
-        match st.try_reserve(self.chan.cap) {
+        match st.try_reserve() {
             Some(grant) => Ok(Permit::new(self.chan.clone(), grant)),
             None => Err(TrySendError::Full(())),
         }
@@ -465,10 +464,7 @@ impl<T> Drop for Permit<T> {
     fn drop(&mut self) {
         if let Some(grant) = self.grant.take() {
             let mut wakes = Wakes::new();
-            self.chan
-                .state
-                .lock()
-                .release(grant, self.chan.cap, &mut wakes);
+            self.chan.state.lock().release(grant, &mut wakes);
             wakes.wake_all();
         }
     }
