@@ -1019,11 +1019,12 @@ impl<'a, D: ?Sized + Case + 'a> Future for SelectFuture<'a, D> {
         }
 
         if this.registered {
-            let sig = this.sig.get().clone();
+            // A borrow of the signal field, not a clone: this runs on every wake-up.
+            let sig: &Signal = this.sig.get();
             sig.set_waker(cx.waker());
             loop {
                 if let Some(i) = sig.selected() {
-                    match this.cases[i].complete(&sig, i) {
+                    match this.cases[i].complete(sig, i) {
                         Poll::Ready(true) => {
                             this.cancel_all_except(i);
                             coop.made_progress();
