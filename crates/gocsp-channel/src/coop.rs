@@ -18,3 +18,31 @@ pub(crate) struct Unbudgeted;
 impl Unbudgeted {
     pub(crate) fn made_progress(&self) {}
 }
+
+/// One poll of a channel operation with what surrounds every one: tokio's cooperative budget,
+/// and the reports to the goroutine runtime — progress when it completes having moved a value
+/// (`moved`), the operation and site it waits at when it does not.
+#[inline]
+pub(crate) fn poll_op<R>(
+    cx: &mut std::task::Context<'_>,
+    op: crate::hook::Op,
+    site: &'static std::panic::Location<'static>,
+    moved: fn(&R) -> bool,
+    poll: impl FnOnce(&std::task::Waker) -> std::task::Poll<R>,
+) -> std::task::Poll<R> {
+    use std::task::Poll;
+    let coop = std::task::ready!(poll_proceed(cx));
+    match poll(cx.waker()) {
+        Poll::Ready(r) => {
+            coop.made_progress();
+            if moved(&r) {
+                crate::hook::progressed();
+            }
+            Poll::Ready(r)
+        }
+        Poll::Pending => {
+            crate::hook::blocked(op, site);
+            Poll::Pending
+        }
+    }
+}

@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use crate::blocking;
 use crate::chan::{Chan, Wakes, RECV_MAYBE};
@@ -270,28 +270,14 @@ impl<T> futures_core::FusedStream for Receiver<T> {
     }
 }
 
-/// One poll of a receive with everything around it: tokio's cooperative budget, and the
-/// reports to the goroutine runtime (progress, or the site it waits at).
+/// One poll of a receive, with the budget and the runtime reports of every channel operation.
 fn poll_recv<T>(
     op: &mut RecvOp,
     chan: &Chan<T>,
     cx: &mut Context<'_>,
     site: &'static Location<'static>,
 ) -> Poll<Option<T>> {
-    let coop = ready!(coop::poll_proceed(cx));
-    match op.poll(chan, cx.waker()) {
-        Poll::Ready(v) => {
-            coop.made_progress();
-            if v.is_some() {
-                hook::progressed();
-            }
-            Poll::Ready(v)
-        }
-        Poll::Pending => {
-            hook::blocked(Op::Recv, site);
-            Poll::Pending
-        }
-    }
+    coop::poll_op(cx, Op::Recv, site, Option::is_some, |w| op.poll(chan, w))
 }
 
 /// Future of [`Receiver::recv`].

@@ -352,20 +352,9 @@ impl<T> Future for Send<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let coop = ready!(coop::poll_proceed(cx));
-        match this.op.poll(&this.tx.chan, cx.waker()) {
-            Poll::Ready(r) => {
-                coop.made_progress();
-                if r.is_ok() {
-                    hook::progressed();
-                }
-                Poll::Ready(r.map_err(SendError))
-            }
-            Poll::Pending => {
-                hook::blocked(Op::Send, this.site);
-                Poll::Pending
-            }
-        }
+        let (op, chan) = (&mut this.op, &this.tx.chan);
+        coop::poll_op(cx, Op::Send, this.site, Result::is_ok, |w| op.poll(chan, w))
+            .map(|r| r.map_err(SendError))
     }
 }
 
@@ -397,20 +386,12 @@ impl<T> Future for Reserve<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let coop = ready!(coop::poll_proceed(cx));
-        match this.op.poll(&this.tx.chan, cx.waker()) {
-            Poll::Ready(r) => {
-                coop.made_progress();
-                Poll::Ready(
-                    r.map(|g| Permit::new(this.tx.chan.clone(), g))
-                        .map_err(|()| SendError(())),
-                )
-            }
-            Poll::Pending => {
-                hook::blocked(Op::Reserve, this.site);
-                Poll::Pending
-            }
-        }
+        let (op, chan) = (&mut this.op, &this.tx.chan);
+        // A reservation moves no value: the permit's send reports the progress.
+        coop::poll_op(cx, Op::Reserve, this.site, |_| false, |w| op.poll(chan, w)).map(|r| {
+            r.map(|g| Permit::new(chan.clone(), g))
+                .map_err(|()| SendError(()))
+        })
     }
 }
 
