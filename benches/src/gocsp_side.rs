@@ -346,3 +346,23 @@ pub async fn spawn_wait_group(n: u64) -> Check {
     }
     Ok(())
 }
+
+/// gocsp's channels on plain `tokio::spawn` tasks (no goroutine wrapper): the channel's own cost.
+pub struct GocspTokio;
+
+impl Flavor for GocspTokio {
+    const NAME: &'static str = "gocsp-chan/tokio";
+    const RENDEZVOUS: bool = true;
+    const MPMC: bool = true;
+    type Tx = Sender<u64>;
+    type Rx = Receiver<u64>;
+    fn bounded(cap: usize) -> (Self::Tx, Self::Rx) {
+        chan(cap)
+    }
+    fn spawn<T: Send + 'static>(
+        fut: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> impl std::future::Future<Output = T> + Send + 'static {
+        let handle = tokio::spawn(fut);
+        async move { handle.await.expect("bench task failed") }
+    }
+}

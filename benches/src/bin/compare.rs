@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! cargo run --release -p gocsp-benches --bin compare -- [--workers N] [--quick]
-//!     [--filter SUBSTR] [--impl SUBSTR] [--reps R] [--list]
+//!     [--filter SUBSTR] [--impl SUBSTR|=NAME] [--reps R] [--list]
 //! ```
 //!
 //! `--workers N` is the number of runtime worker threads (Go's `GOMAXPROCS`; default: all
@@ -142,6 +142,7 @@ fn entries() -> Vec<Entry> {
     let mut v = Vec::new();
     let r = &mut Reg(&mut v);
     async_flavor::<Gocsp>(r);
+    async_flavor::<gocsp_side::GocspTokio>(r);
     const G: &str = "gocsp";
     r.add("fanin_select4", G, |c, n| {
         c.block_gocsp(gocsp_side::fan_in_select(n))
@@ -297,7 +298,13 @@ fn main() -> ExitCode {
                 Some((name, imp)) => name == e.name && imp == e.imp,
                 None => {
                     opts.filter.as_deref().is_none_or(|f| e.name.contains(f))
-                        && opts.imp.as_deref().is_none_or(|i| e.imp.contains(i))
+                        && opts
+                            .imp
+                            .as_deref()
+                            .is_none_or(|i| match i.strip_prefix('=') {
+                                Some(exact) => e.imp == exact,
+                                None => e.imp.contains(i),
+                            })
                 }
             };
             if !selected {

@@ -150,7 +150,7 @@ fn pair<T>(cap: Cap) -> (Sender<T>, Receiver<T>) {
 pub mod __private {
     pub use crate::blocking::block_on;
     pub use crate::select::{
-        complete_send, select, select_blocking, AsRecv, AsSend, Case, FutCase, RecvCase, SendCase,
-        SELECT_DEFAULT,
+        certainly_idle, complete_send, poll_idle, select, select_blocking, AsRecv, AsSend, Case,
+        FutCase, RecvCase, SendCase, SELECT_DEFAULT,
     };
 }

@@ -721,6 +721,47 @@ fn recycle_signal(sig: Arc<Signal>) {
     drop(sig);
 }
 
+/// Whether `case` certainly cannot fire now: a nil case, or a channel case whose channel's
+/// readiness hint says so (one lock-free read: a single channel needs no double collect). A
+/// future case is never certainly idle; it must be polled.
+///
+/// The macros use it for a `select!` of one channel case and `default` — Go compiles those to
+/// `selectnbrecv`/`selectnbsend`, which skip `selectgo` — and run the engine only when the
+/// case may fire. Monomorphized, so the common "nothing there" answer costs a load and a test.
+#[inline]
+pub fn certainly_idle<C: Case + ?Sized>(case: &C) -> bool {
+    case.kind() != Kind::Fut && case.idle_hint().is_some()
+}
+
+/// [`certainly_idle`] for `select!`, charged to tokio's cooperative budget: a loop of
+/// `select! { recv(rx) => .., default => .. }` that never finds a value still yields to the
+/// other tasks on its worker, rather than starving the one that would send. One unit is charged
+/// per [`IDLE_PER_UNIT`] idle answers (a thread-local count): reading the budget costs more than
+/// the answer itself, and a loop still yields after a few hundred microseconds of spinning.
+pub fn poll_idle<C: Case + ?Sized>(case: &mut C) -> impl Future<Output = bool> + '_ {
+    std::future::poll_fn(move |cx| {
+        if !certainly_idle(&*case) {
+            // Not charged here: the engine's own poll charges the select.
+            return Poll::Ready(false);
+        }
+        let n = IDLE_ANSWERS.get().wrapping_add(1);
+        IDLE_ANSWERS.set(n);
+        if n % IDLE_PER_UNIT == 0 {
+            // Out of budget: yield (the waker is already scheduled); the next poll answers.
+            std::task::ready!(coop::poll_proceed(cx)).made_progress();
+        }
+        Poll::Ready(true)
+    })
+}
+
+/// Idle answers of [`poll_idle`] per unit of tokio's cooperative budget.
+const IDLE_PER_UNIT: u32 = 8;
+
+thread_local! {
+    /// Idle answers [`poll_idle`] gave on this thread (wrapping).
+    static IDLE_ANSWERS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 /// The future of a select. Resolves to the index of the fired case, or [`SELECT_DEFAULT`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct SelectFuture<'a, D: ?Sized + Case> {

@@ -9,7 +9,10 @@
 //!    are evaluated, in written order, and wrapped in an engine case (`RecvCase`, `SendCase`,
 //!    `FutCase`). The engine picks exactly one and the block returns the picked case's raw
 //!    result inside a local enum. Every borrow of a case argument, and every temporary made
-//!    by one (`after(d)`, `ctx.done()`), ends with this block.
+//!    by one (`after(d)`, `ctx.done()`), ends with this block. A select of one channel case
+//!    and `default` first asks `certainly_idle`/`poll_idle` (one lock-free look at the
+//!    channel, Go's `selectnbrecv`/`selectnbsend`) and calls the engine only if the case may
+//!    fire.
 //! 2. **Run.** A `match` on that enum binds the case's pattern and runs its body. A send
 //!    case's value expression is evaluated here, only for the chosen case, and handed to the
 //!    permit the engine reserved.
@@ -425,7 +428,22 @@ impl Select {
             });
         }
 
-        let wait = engine_call(&private, mode, &cases, biased, has_default);
+        let mut wait = engine_call(&private, mode, &cases, biased, has_default);
+        if let [case] = self.cases.as_slice() {
+            if has_default && !matches!(case.kind, CaseKind::Fut { .. }) {
+                // One channel case and `default` (Go's `selectnbrecv`/`selectnbsend`): one
+                // lock-free look at the channel decides `default` without the engine, which
+                // runs only when the case may fire.
+                let engine_case = format_ident!("__gocsp_case0", span = Span::mixed_site());
+                let idle = match mode {
+                    Mode::Async => quote!(#private::poll_idle(&mut #engine_case).await),
+                    Mode::Blocking => quote!(#private::certainly_idle(&#engine_case)),
+                };
+                wait = quote! {
+                    if #idle { #private::SELECT_DEFAULT } else { #wait }
+                };
+            }
+        }
         let generics = if params.is_empty() {
             TokenStream::new()
         } else {

@@ -253,6 +253,36 @@ async fn default_fires_only_when_nothing_is_ready() {
     assert_eq!(r, Some(None), "closed: the case, not default");
 }
 
+/// A loop of one-case selects that keep taking `default` still yields to the other tasks on a
+/// single-threaded runtime (the lock-free `default` answer is charged to tokio's cooperative
+/// budget), so the task that would make the case ready gets to run: Go preempts such a loop.
+#[tokio::test(flavor = "current_thread")]
+async fn default_loop_yields_to_its_neighbours() {
+    for with_try_recv in [false, true] {
+        let (tx, rx) = chan::<u32>(1);
+        let (tx0, _rx0) = chan::<u32>(0);
+        tokio::spawn(async move { tx.send(7).await.unwrap() });
+        let mut spins = 0u32;
+        let got = loop {
+            // A send case that can never fire, then the receive the other task makes ready.
+            let full = select! { send(tx0, 1) -> _ => true, default => false };
+            assert!(!full, "nobody receives on the unbuffered channel");
+            let got = if with_try_recv {
+                // Only the send case's select is charged then: `try_recv` is not.
+                rx.try_recv().ok()
+            } else {
+                select! { recv(rx) -> v => v, default => None }
+            };
+            if let Some(v) = got {
+                break v;
+            }
+            spins += 1;
+            assert!(spins < 100_000, "the sending task never ran");
+        };
+        assert_eq!(got, 7);
+    }
+}
+
 /// `None` channel arguments are Go's nil channels: never ready.
 #[tokio::test]
 async fn nil_channels_never_fire() {
