@@ -110,5 +110,7 @@ func workloads() []workload {
 		{name: "worker_pool_8x1m", n: 1_000_000, run: workerPool},
 		{name: "chan_popular", n: 100, run: chanPopular},
 		{name: "chan_sem", n: 2_000_000, run: chanSem},
+		{name: "wg_adddone_1k", n: 2_000_000, run: wgAddDone},
+		{name: "ctx_cancel_10k", n: 100, run: ctxCancelFanout},
 	}
 }

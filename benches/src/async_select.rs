@@ -280,3 +280,33 @@ pub async fn spawn_wait(n: u64) -> Check {
     }
     Ok(())
 }
+
+/// The context fan-out of `ctx_cancel_10k` with tokio-util's `CancellationToken` (one child
+/// token of a root per round) and a [`Latch`] per round for the wait.
+pub async fn ctx_cancel_fanout_tokio(n: u64) -> Check {
+    use tokio_util::sync::CancellationToken;
+    const WAITERS: usize = 10_000;
+    let root = CancellationToken::new();
+    let tokens: Arc<Vec<CancellationToken>> =
+        Arc::new((0..n).map(|_| root.child_token()).collect());
+    let latches: Arc<Vec<Latch>> = Arc::new((0..n).map(|_| Latch::new(WAITERS)).collect());
+    let woke = Arc::new(AtomicI64::new(0));
+    for _ in 0..WAITERS {
+        let (tokens, latches, woke) = (tokens.clone(), latches.clone(), woke.clone());
+        tokio::spawn(async move {
+            for (t, l) in tokens.iter().zip(latches.iter()) {
+                t.cancelled().await;
+                woke.fetch_add(1, Ordering::Relaxed);
+                l.done();
+            }
+        });
+    }
+    for (t, l) in tokens.iter().zip(latches.iter()) {
+        t.cancel();
+        l.wait().await;
+    }
+    match woke.load(Ordering::Relaxed) {
+        w if w == n as i64 * WAITERS as i64 => Ok(()),
+        w => Err(format!("woke {w}, want {}", n as i64 * WAITERS as i64)),
+    }
+}

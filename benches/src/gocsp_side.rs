@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gocsp::time::after;
-use gocsp::{chan, go, select, Receiver, Sender, WaitGroup};
+use gocsp::{chan, go, select, CancelHandle, Context, Receiver, Sender, WaitGroup};
 
 use crate::flavor::{Flavor, Rx, SyncFlavor, Tx};
 use crate::workloads::{share, Check};
@@ -345,6 +345,66 @@ pub async fn spawn_wait_group(n: u64) -> Check {
         return Err(format!("sum {}, want {want}", sum.load(Ordering::Relaxed)));
     }
     Ok(())
+}
+
+/// Go's `BenchmarkWaitGroupAddDone` on 1,000 goroutines: they share `n` `add(1)`+`done()`
+/// pairs on one `WaitGroup`, then the driver waits for all of them.
+pub async fn wg_add_done(n: u64) -> Check {
+    const G: usize = 1000;
+    let wg = WaitGroup::new();
+    let pairs = Arc::new(AtomicI64::new(0));
+    wg.add(G as isize);
+    for i in 0..G {
+        let (wg, pairs) = (wg.clone(), pairs.clone());
+        let share = share(n, G, i);
+        drop(go(async move {
+            for _ in 0..share {
+                wg.add(1);
+                wg.done();
+            }
+            pairs.fetch_add(share as i64, Ordering::Relaxed);
+            wg.done();
+        }));
+    }
+    wg.wait().await;
+    match pairs.load(Ordering::Relaxed) {
+        p if p == n as i64 => Ok(()),
+        p => Err(format!("pairs {p}, want {n}")),
+    }
+}
+
+/// Context cancellation fan-out: 10,000 goroutines wait on one context's `done()` per round;
+/// each round the driver cancels it and waits (a `WaitGroup`) until every waiter saw it.
+/// ns/op is one round.
+pub async fn ctx_cancel_fanout(n: u64) -> Check {
+    const WAITERS: usize = 10_000;
+    let (ctxs, cancels): (Vec<Context>, Vec<CancelHandle>) =
+        (0..n).map(|_| Context::background().with_cancel()).unzip();
+    let ctxs = Arc::new(ctxs);
+    let wg = WaitGroup::new();
+    let woke = Arc::new(AtomicI64::new(0));
+    wg.add(WAITERS as isize);
+    for _ in 0..WAITERS {
+        let (ctxs, wg, woke) = (ctxs.clone(), wg.clone(), woke.clone());
+        drop(go(async move {
+            for ctx in ctxs.iter() {
+                ctx.cancelled().await;
+                woke.fetch_add(1, Ordering::Relaxed);
+                wg.done();
+            }
+        }));
+    }
+    for (r, cancel) in cancels.iter().enumerate() {
+        cancel.cancel();
+        wg.wait().await;
+        if r + 1 < cancels.len() {
+            wg.add(WAITERS as isize);
+        }
+    }
+    match woke.load(Ordering::Relaxed) {
+        w if w == n as i64 * WAITERS as i64 => Ok(()),
+        w => Err(format!("woke {w}, want {}", n as i64 * WAITERS as i64)),
+    }
 }
 
 /// gocsp's channels on plain `tokio::spawn` tasks (no goroutine wrapper): the channel's own cost.

@@ -75,6 +75,8 @@ pub(crate) fn run(args: &[String]) -> Result {
             "channels",
             "--bench",
             "select",
+            "--bench",
+            "sync",
         ]);
         if opts.quick {
             cmd.args(["--", "--warm-up-time", "1", "--measurement-time", "2"]);

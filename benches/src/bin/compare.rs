@@ -79,6 +79,8 @@ const WORKLOADS: &[Workload] = &[
     w("worker_pool_8x1m", 1_000_000),
     w("chan_popular", 100),
     w("chan_sem", 2_000_000),
+    w("wg_adddone_1k", 2_000_000),
+    w("ctx_cancel_10k", 100),
 ];
 
 /// The channel workloads every async flavor can run, as far as its capabilities allow.
@@ -169,6 +171,12 @@ fn entries() -> Vec<Entry> {
     r.add("chan_popular", G, |c, n| {
         c.block_gocsp(gocsp_side::chan_popular(n))
     });
+    r.add("wg_adddone_1k", G, |c, n| {
+        c.block_gocsp(gocsp_side::wg_add_done(n))
+    });
+    r.add("ctx_cancel_10k", G, |c, n| {
+        c.block_gocsp(gocsp_side::ctx_cancel_fanout(n))
+    });
     thread_flavor::<GocspThreads>(r, GocspThreads::NAME);
     async_flavor::<TokioMpsc>(r);
     async_flavor::<AsyncChannel>(r);
@@ -187,6 +195,9 @@ fn entries() -> Vec<Entry> {
     });
     r.add("spawn_wg_100k", "tokio", |c, n| {
         c.block(async_select::spawn_wait(n))
+    });
+    r.add("ctx_cancel_10k", "tokio", |c, n| {
+        c.block(async_select::ctx_cancel_fanout_tokio(n))
     });
     r.add("select_nonblock", "flume", |c, n| {
         let p = c.workers;

@@ -1,0 +1,68 @@
+//! gocsp-sync's two benchmarks from issue 6: `WaitGroup` add/done on 1,000 goroutines (Go's
+//! `BenchmarkWaitGroupAddDone`; the Go figure is in `cargo xtask bench`, row `wg_adddone_1k`),
+//! and one `Context` cancellation fanned out to 10,000 waiting goroutines, against tokio-util's
+//! `CancellationToken` (row `ctx_cancel_10k`). One element is one add+done pair, or one
+//! cancelled round of 10,000 waiters.
+//!
+//! ```text
+//! cargo bench -p gocsp-benches --bench sync -- --warm-up-time 1 --measurement-time 2
+//! ```
+#![forbid(unsafe_code)]
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates undocumented public items"
+)]
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use gocsp_benches::harness::Ctx;
+use gocsp_benches::{async_select, gocsp_side};
+
+fn sync(c: &mut Criterion) {
+    let ctx = Ctx::new(std::thread::available_parallelism().map_or(1, |n| n.get()));
+
+    let mut group = c.benchmark_group("WaitGroupAddDone1k");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("gocsp", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            ctx.block_gocsp(gocsp_side::wg_add_done(iters.max(1)))
+                .expect("workload check failed");
+            start.elapsed()
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("ContextCancelFanout10k");
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(10);
+    group.bench_function("gocsp", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            ctx.block_gocsp(gocsp_side::ctx_cancel_fanout(iters.max(1)))
+                .expect("workload check failed");
+            start.elapsed()
+        })
+    });
+    group.bench_function("tokio CancellationToken", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            ctx.block(async_select::ctx_cancel_fanout_tokio(iters.max(1)))
+                .expect("workload check failed");
+            start.elapsed()
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    // Short defaults for a shared 2-core machine; the command line overrides them.
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(20);
+    targets = sync
+}
+criterion_main!(benches);
