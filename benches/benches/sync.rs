@@ -19,18 +19,20 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use gocsp_benches::harness::Ctx;
 use gocsp_benches::{async_select, gocsp_side};
 
+/// Times one run of `check` (a workload already sized by criterion's iteration count).
+fn timed(check: impl FnOnce() -> Result<(), String>) -> Duration {
+    let start = Instant::now();
+    check().expect("workload check failed");
+    start.elapsed()
+}
+
 fn sync(c: &mut Criterion) {
     let ctx = Ctx::new(std::thread::available_parallelism().map_or(1, |n| n.get()));
 
     let mut group = c.benchmark_group("WaitGroupAddDone1k");
     group.throughput(Throughput::Elements(1));
     group.bench_function("gocsp", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            ctx.block_gocsp(gocsp_side::wg_add_done(iters.max(1)))
-                .expect("workload check failed");
-            start.elapsed()
-        })
+        b.iter_custom(|n| timed(|| ctx.block_gocsp(gocsp_side::wg_add_done(n.max(1)))))
     });
     group.finish();
 
@@ -38,20 +40,10 @@ fn sync(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.sample_size(10);
     group.bench_function("gocsp", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            ctx.block_gocsp(gocsp_side::ctx_cancel_fanout(iters.max(1)))
-                .expect("workload check failed");
-            start.elapsed()
-        })
+        b.iter_custom(|n| timed(|| ctx.block_gocsp(gocsp_side::ctx_cancel_fanout(n.max(1)))))
     });
     group.bench_function("tokio CancellationToken", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            ctx.block(async_select::ctx_cancel_fanout_tokio(iters.max(1)))
-                .expect("workload check failed");
-            start.elapsed()
-        })
+        b.iter_custom(|n| timed(|| ctx.block(async_select::ctx_cancel_fanout_tokio(n.max(1)))))
     });
     group.finish();
 }

@@ -520,3 +520,34 @@ fn send_sync() {
     let ctx = Context::background();
     assert_send(&ctx.cancelled());
 }
+
+/// A waiter on a deep descendant that an ancestor's cancel wakes finds `err()` set when
+/// `cancelled()` returns (Go: once `Done` is closed, `Err` is non-nil), however the wake-up
+/// reaches it. A deep chain widens the window between the ancestor's cancel and the tree walk
+/// reaching the leaf: a `cancelled()` built on the leaf's child `CancellationToken` (tried, and
+/// slower) fails here without a second wait on the done channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_implies_err_when_an_ancestor_cancels() {
+    for _ in 0..1_000 {
+        let (root, cancel) = Context::background().with_cancel();
+        let mut leaf = root.clone();
+        let mut handles = Vec::new();
+        for _ in 0..20 {
+            leaf = leaf.with_cancel().0;
+        }
+        for _ in 0..4 {
+            let leaf = leaf.clone();
+            // Created here, so the waiter's token exists before the cancel.
+            let wait = leaf.cancelled();
+            handles.push(tokio::spawn(async move {
+                wait.await;
+                leaf.err()
+            }));
+        }
+        tokio::task::yield_now().await;
+        cancel.cancel();
+        for h in handles {
+            assert_eq!(h.await.unwrap(), Some(ContextError::Canceled));
+        }
+    }
+}
