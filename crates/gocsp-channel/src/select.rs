@@ -737,7 +737,7 @@ pub fn certainly_idle<C: Case + ?Sized>(case: &C) -> bool {
 /// `select! { recv(rx) => .., default => .. }` that never finds a value still yields to the
 /// other tasks on its worker, rather than starving the one that would send. One unit is charged
 /// per [`IDLE_PER_UNIT`] idle answers (a thread-local count): reading the budget costs more than
-/// the answer itself, and a loop still yields after a few hundred microseconds of spinning.
+/// the answer itself, and a loop still yields after about a thousand idle answers.
 pub fn poll_idle<C: Case + ?Sized>(case: &mut C) -> impl Future<Output = bool> + '_ {
     std::future::poll_fn(move |cx| {
         if !certainly_idle(&*case) {

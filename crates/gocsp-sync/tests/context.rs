@@ -537,7 +537,7 @@ async fn cancelled_implies_err_when_an_ancestor_cancels() {
         }
         for _ in 0..4 {
             let leaf = leaf.clone();
-            // Created here, so the waiter's token exists before the cancel.
+            // Created here: the waiter is on this context's done channel before the cancel.
             let wait = leaf.cancelled();
             handles.push(tokio::spawn(async move {
                 wait.await;
