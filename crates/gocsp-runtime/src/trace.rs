@@ -235,6 +235,18 @@ fn is_goroutine(meta: &tracing::Metadata<'_>) -> bool {
     meta.name() == "goroutine" && meta.target() == "gocsp::goroutine"
 }
 
+/// Runs `f` on the profile statistics of goroutine span `id` (none for other spans).
+fn with_stats<S>(ctx: &Context<'_, S>, id: &Id, f: impl FnOnce(&mut Stats))
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Some(span) = ctx.span(id) else { return };
+    let ext = span.extensions();
+    if let Some(stats) = ext.get::<Arc<Mutex<Stats>>>() {
+        f(&mut stats.lock());
+    }
+}
+
 impl<S> Layer<S> for ProfileLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -275,36 +287,28 @@ where
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let ext = span.extensions();
-        let Some(stats) = ext.get::<Arc<Mutex<Stats>>>() else {
-            return;
-        };
-        let now = Instant::now();
-        let mut s = stats.lock();
-        let waited = now.saturating_duration_since(s.last);
-        s.idle += waited;
-        if let Some(k) = s.parked_in.take() {
-            let e = s.sites.entry(k).or_default();
-            e.0 += waited;
-            e.1 += 1;
-        }
-        s.entered = Some(now);
+        with_stats(&ctx, id, |s| {
+            let now = Instant::now();
+            let waited = now.saturating_duration_since(s.last);
+            s.idle += waited;
+            if let Some(k) = s.parked_in.take() {
+                let e = s.sites.entry(k).or_default();
+                e.0 += waited;
+                e.1 += 1;
+            }
+            s.entered = Some(now);
+        });
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let ext = span.extensions();
-        let Some(stats) = ext.get::<Arc<Mutex<Stats>>>() else {
-            return;
-        };
-        let now = Instant::now();
-        let mut s = stats.lock();
-        if let Some(t) = s.entered.take() {
-            s.busy += now.saturating_duration_since(t);
-        }
-        s.last = now;
-        s.parked_in = LAST_POLL.get();
+        with_stats(&ctx, id, |s| {
+            let now = Instant::now();
+            if let Some(t) = s.entered.take() {
+                s.busy += now.saturating_duration_since(t);
+            }
+            s.last = now;
+            s.parked_in = LAST_POLL.get();
+        });
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {

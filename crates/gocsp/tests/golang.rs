@@ -46,25 +46,8 @@ use std::sync::Arc;
 
 use gocsp::{chan, go, select, Receiver, Sender};
 
-/// Wraps `fut` so that `flag` is set once it has returned `Pending`: it is then parked in its
-/// channels' queues. Replaces Go's `time.Sleep` "to make sure the goroutine is blocked".
-fn flag_pending<F: Future>(fut: F, flag: Arc<AtomicBool>) -> impl Future<Output = F::Output> {
-    let mut fut = Box::pin(fut);
-    std::future::poll_fn(move |cx| {
-        let r = fut.as_mut().poll(cx);
-        if r.is_pending() {
-            flag.store(true, SeqCst);
-        }
-        r
-    })
-}
-
-/// Yields until `flag` is set.
-async fn until(flag: &AtomicBool) {
-    while !flag.load(SeqCst) {
-        gocsp::yield_now().await;
-    }
-}
+mod common;
+use common::{flag_pending, until};
 
 /// Detaches a goroutine: Go's `go f()` without a handle.
 fn detach<T>(h: gocsp::GoHandle<T>) {

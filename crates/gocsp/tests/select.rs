@@ -1,48 +1,15 @@
 //! `select!` against every rule of DESIGN.md's "select!" section, one test per rule, through
 //! the facade as a user writes it.
 
-use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use gocsp::{chan, select, select_blocking, Receiver, SendError, Sender};
 
-/// A small xorshift generator: the tests need cheap randomness, not a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-/// Wraps `fut` so that `flag` is set once it has returned `Pending` (it is then parked in
-/// its channels' queues): how these tests know a task waits, without sleeping.
-fn flag_pending<F: Future>(fut: F, flag: Arc<AtomicBool>) -> impl Future<Output = F::Output> {
-    let mut fut = Box::pin(fut);
-    std::future::poll_fn(move |cx| {
-        let r = fut.as_mut().poll(cx);
-        if r.is_pending() {
-            flag.store(true, SeqCst);
-        }
-        r
-    })
-}
-
-async fn until(flag: &AtomicBool) {
-    while !flag.load(SeqCst) {
-        tokio::task::yield_now().await;
-    }
-}
+mod common;
+use common::{flag_pending, until, Countdown, Rng};
 
 /// Exactly one case fires: with every case ready, each select takes one value from one
 /// channel (or sends one), and every other channel is untouched.
@@ -697,21 +664,6 @@ async fn dropped_select_loses_nothing() {
         p1.await.unwrap();
         p2.await.unwrap();
         assert!(drops > 0, "cap {cap}: no select was dropped");
-    }
-}
-
-/// Ready after `n` polls, waking itself in between.
-struct Countdown(u64);
-
-impl Future for Countdown {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 == 0 {
-            return Poll::Ready(());
-        }
-        self.0 -= 1;
-        cx.waker().wake_by_ref();
-        Poll::Pending
     }
 }
 

@@ -3,15 +3,16 @@
 //! values whose every fate is accounted for: each value built is received exactly once or
 //! handed back to its sender exactly once, and dropped exactly once.
 
-use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::future::Either;
 use gocsp::{chan, select, Receiver, Sender};
+
+mod common;
+use common::{Countdown, Rng};
 
 /// Tasks racing over the channels.
 const TASKS: usize = 6;
@@ -19,21 +20,6 @@ const TASKS: usize = 6;
 const ROUNDS: usize = 40_000;
 /// Upper bound on values built: every select builds at most one.
 const MAX_VALUES: usize = TASKS * ROUNDS;
-
-/// A small xorshift generator: the test needs cheap randomness, not a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 /// Per value id: how often it was received, handed back, and dropped.
 struct Ledger {
@@ -74,22 +60,6 @@ struct Value {
 impl Drop for Value {
     fn drop(&mut self) {
         self.ledger.dropped[self.id].fetch_add(1, SeqCst);
-    }
-}
-
-/// Ready after `n` polls, waking itself in between: a select raced against it is dropped
-/// after a random number of polls.
-struct Countdown(u64);
-
-impl Future for Countdown {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 == 0 {
-            return Poll::Ready(());
-        }
-        self.0 -= 1;
-        cx.waker().wake_by_ref();
-        Poll::Pending
     }
 }
 
