@@ -77,6 +77,8 @@ pub(crate) fn run(args: &[String]) -> Result {
             "select",
             "--bench",
             "sync",
+            "--bench",
+            "runtime",
         ]);
         if opts.quick {
             cmd.args(["--", "--warm-up-time", "1", "--measurement-time", "2"]);

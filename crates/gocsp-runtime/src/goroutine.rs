@@ -350,6 +350,8 @@ impl<F: Future> Future for GoFuture<F> {
             Ok(Poll::Ready(v)) => {
                 LAST_POLL.set(None);
                 this.reg.take();
+                *this.waker = None;
+                registry::pool::put(this.info);
                 Poll::Ready(Ok(v))
             }
             Err(payload) => {
@@ -530,11 +532,19 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let rt = current_handle("go!()");
+    // Inside a tokio task the runtime is known: spawn on it without cloning its handle (two
+    // atomic operations on a line every worker shares). Elsewhere, find it or explain.
+    let rt = tokio::task::try_id()
+        .is_none()
+        .then(|| current_handle("go!()"));
     let info = Info::new(Kind::Task, name, location);
     let id = info.id;
     let name = info.name.clone();
-    let join = rt.spawn(GoFuture::new(fut, info));
+    let fut = GoFuture::new(fut, info);
+    let join = match rt {
+        Some(rt) => rt.spawn(fut),
+        None => tokio::spawn(fut),
+    };
     GoHandle {
         join,
         id,

@@ -82,7 +82,7 @@ impl Info {
         location: &'static Location<'static>,
     ) -> Arc<Info> {
         install_observer();
-        Arc::new(Info {
+        let info = Info {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name,
             location,
@@ -97,7 +97,18 @@ impl Info {
             blocked: Mutex::new(None),
             task_waker: OnceLock::new(),
             deadlock_panic: AtomicBool::new(false),
-        })
+        };
+        match pool::get() {
+            Some(mut reused) => match Arc::get_mut(&mut reused) {
+                Some(slot) => {
+                    *slot = info;
+                    reused
+                }
+                // Still referenced (see `pool::put`): leave it to its other owner.
+                None => Arc::new(info),
+            },
+            None => Arc::new(info),
+        }
     }
 
     /// Records the outcome of a `Pending` poll. `report` is the gocsp operation that reported
@@ -193,6 +204,85 @@ static REGISTRY: LazyLock<Vec<Shard>> = LazyLock::new(|| {
         })
         .collect()
 });
+
+/// Records of finished goroutines kept for reuse, as Go keeps dead `g`s on free lists
+/// (`gfput`/`gfget`): spawning a goroutine then costs no allocation of its own beyond tokio's
+/// task. Each thread keeps up to [`pool::LOCAL_MAX`] records; beyond that it moves a batch to a
+/// shared list (one lock per batch), from which a thread whose own list is empty takes a batch.
+/// The shared list is bounded too, so a burst of goroutines does not pin its memory forever.
+pub(crate) mod pool {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+
+    use parking_lot::Mutex;
+
+    use super::Info;
+
+    /// Records a thread keeps before it shares a batch.
+    pub(crate) const LOCAL_MAX: usize = 64;
+    /// Records moved between a thread's list and the shared one at a time.
+    const BATCH: usize = 32;
+    /// Records the shared list keeps at most; more are freed.
+    const SHARED_MAX: usize = 4096;
+
+    thread_local! {
+        static LOCAL: RefCell<Vec<Arc<Info>>> = const { RefCell::new(Vec::new()) };
+    }
+    static SHARED: Mutex<Vec<Arc<Info>>> = Mutex::new(Vec::new());
+
+    /// Offers a finished goroutine's record for reuse. Taken only if `info` is its last
+    /// reference (nothing can still wake or inspect it); then what it refers to (its name, its
+    /// task's waker) is released now, not when it is reused.
+    pub(crate) fn put(info: &mut Arc<Info>) {
+        if Arc::weak_count(info) != 0 {
+            return;
+        }
+        let Some(rec) = Arc::get_mut(info) else {
+            return;
+        };
+        rec.name = None;
+        rec.task_waker.take();
+        // The caller's reference drops soon after this (on this thread, before any other
+        // goroutine is spawned here); `get` checks that it did.
+        let rec = Arc::clone(info);
+        let _ = LOCAL.try_with(|l| {
+            let mut l = l.borrow_mut();
+            l.push(rec);
+            if l.len() > LOCAL_MAX {
+                let at = l.len() - BATCH;
+                let mut shared = SHARED.lock();
+                if shared.len() < SHARED_MAX {
+                    shared.extend(l.drain(at..));
+                } else {
+                    drop(shared);
+                    l.truncate(at);
+                }
+            }
+        });
+    }
+
+    /// A record from this thread's own list, if it has one.
+    #[cfg(test)]
+    pub(crate) fn get_local() -> Option<Arc<Info>> {
+        LOCAL.with(|l| l.borrow_mut().pop())
+    }
+
+    /// A record to reuse, if one is free.
+    pub(crate) fn get() -> Option<Arc<Info>> {
+        LOCAL
+            .try_with(|l| {
+                let mut l = l.borrow_mut();
+                if l.is_empty() {
+                    let mut shared = SHARED.lock();
+                    let at = shared.len().saturating_sub(BATCH);
+                    l.extend(shared.drain(at..));
+                }
+                l.pop()
+            })
+            .ok()
+            .flatten()
+    }
+}
 
 /// Adds a goroutine to the registry; it stays there until the returned guard drops.
 pub(crate) fn register(info: &Arc<Info>) -> Registered {
@@ -352,4 +442,79 @@ pub(crate) fn install_observer() {
         // show running/waiting, and the deadlock detector never fires (nothing reports BLOCKED).
         let _ = hook::set_observer(&OBSERVER);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(info: &Arc<Info>) -> usize {
+        Arc::as_ptr(info) as usize
+    }
+
+    #[test]
+    fn a_finished_record_is_reused_and_starts_fresh() {
+        // A thread of its own: its pool starts empty.
+        std::thread::spawn(|| {
+            let mut old = Info::new(Kind::Task, Some(Arc::from("old")), Location::caller());
+            old.state.store(BLOCKED, Ordering::Relaxed);
+            old.epoch.store(7, Ordering::Relaxed);
+            *old.blocked.lock() = Some(BlockedAt {
+                op: Op::Recv,
+                site: Location::caller(),
+                since: Instant::now(),
+                counted: true,
+            });
+            old.deadlock_panic.store(true, Ordering::Relaxed);
+            let _ = old.task_waker.set(Waker::noop().clone());
+            let (old_id, old_addr) = (old.id, addr(&old));
+            pool::put(&mut old);
+            drop(old);
+
+            let new = Info::new(Kind::Task, None, Location::caller());
+            assert_eq!(addr(&new), old_addr, "the record was not reused");
+            assert!(new.id > old_id);
+            assert!(new.name.is_none());
+            assert_eq!(new.state.load(Ordering::Relaxed), RUNNABLE);
+            assert_eq!(new.epoch.load(Ordering::Relaxed), 0);
+            assert!(new.blocked.lock().is_none());
+            assert!(!new.deadlock_panic.load(Ordering::Relaxed));
+            assert!(new.task_waker.get().is_none());
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn a_record_something_still_holds_is_not_reused() {
+        std::thread::spawn(|| {
+            let mut a = Info::new(Kind::Task, None, Location::caller());
+            let waker = Waker::from(Arc::clone(&a));
+            let a_addr = addr(&a);
+            pool::put(&mut a);
+            drop(a);
+            let b = Info::new(Kind::Task, None, Location::caller());
+            assert_ne!(addr(&b), a_addr, "a record with a live waker was reused");
+            drop(waker);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn the_pool_is_bounded_per_thread() {
+        std::thread::spawn(|| {
+            let mut all: Vec<Arc<Info>> = (0..3 * pool::LOCAL_MAX)
+                .map(|_| Info::new(Kind::Task, None, Location::caller()))
+                .collect();
+            for a in &mut all {
+                pool::put(a);
+            }
+            drop(all);
+            let kept = std::iter::from_fn(pool::get_local).count();
+            assert!(kept <= pool::LOCAL_MAX, "{kept} records kept on one thread");
+        })
+        .join()
+        .unwrap();
+    }
 }
