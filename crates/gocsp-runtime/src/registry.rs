@@ -242,9 +242,7 @@ pub(crate) mod pool {
     /// reference (nothing can still wake or inspect it); then what it refers to (its name, its
     /// task's waker) is released now, not when it is reused.
     pub(crate) fn put(info: &mut Arc<Info>) {
-        if Arc::weak_count(info) != 0 {
-            return;
-        }
+        // `get_mut` fails while any other `Arc` or `Weak` to the record exists.
         let Some(rec) = Arc::get_mut(info) else {
             return;
         };
