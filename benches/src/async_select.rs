@@ -274,11 +274,7 @@ pub async fn spawn_wait(n: u64) -> Check {
         });
     }
     latch.wait().await;
-    let want = (n * (n - 1) / 2) as i64;
-    if sum.load(Ordering::Relaxed) != want {
-        return Err(format!("sum {}, want {want}", sum.load(Ordering::Relaxed)));
-    }
-    Ok(())
+    crate::workloads::check_sum(sum.load(Ordering::Relaxed) as u64, n)
 }
 
 /// The context fan-out of `ctx_cancel_10k` with tokio-util's `CancellationToken` (one child

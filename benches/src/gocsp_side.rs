@@ -340,11 +340,7 @@ pub async fn spawn_wait_group(n: u64) -> Check {
         }));
     }
     wg.wait().await;
-    let want = (n * (n - 1) / 2) as i64;
-    if sum.load(Ordering::Relaxed) != want {
-        return Err(format!("sum {}, want {want}", sum.load(Ordering::Relaxed)));
-    }
-    Ok(())
+    crate::workloads::check_sum(sum.load(Ordering::Relaxed) as u64, n)
 }
 
 /// Go's `BenchmarkWaitGroupAddDone` on 1,000 goroutines: they share `n` `add(1)`+`done()`

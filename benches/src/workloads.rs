@@ -245,6 +245,16 @@ pub async fn chan_sem<F: Flavor>(n: u64, p: usize) -> Check {
     }
 }
 
+/// Checks that `sum` is 0 + 1 + ... + (n - 1): every index `0..n` arrived exactly once.
+pub fn check_sum(sum: u64, n: u64) -> Check {
+    let want = n * n.saturating_sub(1) / 2;
+    if sum == want {
+        Ok(())
+    } else {
+        Err(format!("sum {sum}, want {want}"))
+    }
+}
+
 /// Task `i`'s share of `n` operations split over `p` tasks (as `testing.B.RunParallel`).
 pub fn share(n: u64, p: usize, i: usize) -> u64 {
     let p = p as u64;

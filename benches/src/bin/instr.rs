@@ -30,10 +30,7 @@ async fn sem<F: Flavor>(n: u64) -> Check {
         tx.send(i).await;
         sum += rx.recv().await.ok_or("closed")?;
     }
-    if sum != n * n.saturating_sub(1) / 2 {
-        return Err(format!("sum {sum}"));
-    }
-    Ok(())
+    workloads::check_sum(sum, n)
 }
 
 async fn spawn<F: Flavor>(n: u64) -> Check {
@@ -41,10 +38,7 @@ async fn spawn<F: Flavor>(n: u64) -> Check {
     for i in 0..n {
         sum += F::spawn(async move { i }).await;
     }
-    if sum != n * n.saturating_sub(1) / 2 {
-        return Err(format!("sum {sum}"));
-    }
-    Ok(())
+    workloads::check_sum(sum, n)
 }
 
 async fn run<F: Flavor>(workload: &str, n: u64) -> Option<Check> {

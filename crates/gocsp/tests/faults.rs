@@ -12,7 +12,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use gocsp::{
-    chan, go, select, Deadlock, GoError, Op, Runtime, State, TryRecvError, TrySendError, WaitGroup,
+    chan, go, select, Deadlock, GoError, Op, Receiver, Runtime, Sender, State, TryRecvError,
+    TrySendError, WaitGroup,
 };
 
 /// Long enough never to be reached by a correct program on a loaded 2-core machine.
@@ -73,6 +74,19 @@ fn run<F: Future>(fut: F) -> F::Output {
             .await
             .expect("the program hung")
     })
+}
+
+/// After a fault on an unbuffered channel: nothing was left in it, and a new sender's value
+/// `v` reaches the receiver.
+async fn still_usable(tx: &Sender<Tok>, rx: &Receiver<Tok>, v: Tok) {
+    assert_eq!(rx.try_recv().unwrap_err(), TryRecvError::Empty);
+    let id = v.id;
+    let other = {
+        let tx = tx.clone();
+        go!(async move { tx.send(v).await.is_ok() })
+    };
+    assert_eq!(rx.recv().await.map(|t| t.id), Some(id));
+    assert!(other.await.unwrap());
 }
 
 /// Waits (without sleeping) until goroutine `id` is parked in a gocsp operation (`op`, or any
@@ -223,14 +237,7 @@ fn panic_while_parked_in_unbuffered_send_drops_the_value_once() {
         go_tx.send(()).await.unwrap();
         expect_panicked(parked.await, "sender panics while parked in send");
         assert_eq!(dd.log(), [1], "dropped with the goroutine");
-        assert_eq!(rx.try_recv().unwrap_err(), TryRecvError::Empty);
-        let other = {
-            let tx = tx.clone();
-            let v = d.tok(2);
-            go!(async move { tx.send(v).await.is_ok() })
-        };
-        assert_eq!(rx.recv().await.map(|t| t.id), Some(2));
-        assert!(other.await.unwrap());
+        still_usable(&tx, &rx, d.tok(2)).await;
     });
     assert_eq!(drops.log(), [1, 2]);
 }
@@ -255,14 +262,7 @@ fn abort_while_parked_in_send_drops_the_value_once() {
         assert!(err.is_cancelled(), "{err}");
         assert_eq!(err.name(), Some("to-abort"));
         assert_eq!(dd.log(), [1]);
-        assert_eq!(rx.try_recv().unwrap_err(), TryRecvError::Empty);
-        let other = {
-            let tx = tx.clone();
-            let v = d.tok(2);
-            go!(async move { tx.send(v).await.is_ok() })
-        };
-        assert_eq!(rx.recv().await.map(|t| t.id), Some(2));
-        assert!(other.await.unwrap());
+        still_usable(&tx, &rx, d.tok(2)).await;
     });
     assert_eq!(drops.log(), [1, 2]);
 }
@@ -306,13 +306,7 @@ fn panic_inside_select_loses_nothing() {
         assert_eq!(a_rx.recv().await.map(|t| t.id), Some(1));
         assert!(sender.await.unwrap());
 
-        assert_eq!(b_rx.try_recv().unwrap_err(), TryRecvError::Empty);
-        let other = {
-            let v = d.tok(2);
-            go!(async move { b_tx.send(v).await.is_ok() })
-        };
-        assert_eq!(b_rx.recv().await.map(|t| t.id), Some(2));
-        assert!(other.await.unwrap());
+        still_usable(&b_tx, &b_rx, d.tok(2)).await;
     });
     assert_eq!(evaluated.load(Ordering::SeqCst), 0);
     assert_eq!(drops.log(), [1, 2]);
