@@ -51,7 +51,7 @@ use std::time::{Duration, Instant};
 use gocsp_channel::hook::Op;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-use crate::registry::{self, Info, Kind, BASE_REFS, BLOCKED};
+use crate::registry::{self, Info, Kind, BASE_REFS};
 use crate::Deadlock;
 
 /// Tasks gocsp itself runs on a runtime (the `SIGQUIT` listener), which the detector does not
@@ -121,13 +121,13 @@ fn sample(handle: &Handle, allowed: &[u32]) -> Option<Sample> {
     let mut goroutines = Vec::new();
     let mut main_seen = false;
     let all_blocked = registry::for_each(|info| {
-        if info.kind == Kind::Blocking || info.state.load(Ordering::Acquire) != BLOCKED {
+        if info.kind == Kind::Blocking {
             return false;
         }
-        let Some(b) = *info.blocked.lock() else {
+        let Some((b, _, counted)) = info.blocked_now() else {
             return false;
         };
-        if !b.counted {
+        if !counted {
             // Its last poll used tokio's waker directly (a first poll): wake it once (a
             // spurious wake, which every future tolerates) so that it re-registers with its
             // counting waker. The wake changes its epoch, so this sample round is lost anyway.

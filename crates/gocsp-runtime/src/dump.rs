@@ -6,7 +6,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use gocsp_channel::hook::Op;
-use tokio::time::Instant;
 
 use crate::registry::{self, Info, Kind, BLOCKED, RUNNABLE, RUNNING};
 
@@ -64,7 +63,10 @@ pub enum State {
         op: Op,
         /// Where the user wrote it.
         site: &'static Location<'static>,
-        /// How long it has been waiting there.
+        /// How long it has been waiting there: wall-clock time at the resolution of the
+        /// kernel's tick (1–10 ms), which tokio's paused test clock does not move. A spurious
+        /// wake that finds the operation still blocked does not start a new wait; taking a value
+        /// and blocking again at the same place does.
         duration: Duration,
     },
 }
@@ -244,15 +246,15 @@ pub(crate) fn write_one(out: &mut String, g: &Goroutine) {
     let _ = writeln!(out, "\n\t{}", g.location);
 }
 
-fn snapshot(info: &Info, now: Instant) -> Goroutine {
+fn snapshot(info: &Info) -> Goroutine {
     let state = match info.state.load(Ordering::Acquire) {
         RUNNING => State::Running,
         RUNNABLE => State::Runnable,
-        BLOCKED => match *info.blocked.lock() {
-            Some(b) => State::Blocked {
-                op: b.op,
-                site: b.site,
-                duration: now.saturating_duration_since(b.since),
+        BLOCKED => match info.blocked_now() {
+            Some((at, duration, _)) => State::Blocked {
+                op: at.op,
+                site: at.site,
+                duration,
             },
             None => State::Waiting,
         },
@@ -273,7 +275,7 @@ fn snapshot(info: &Info, now: Instant) -> Goroutine {
 pub(crate) fn snapshot_running(info: &Info) -> Goroutine {
     Goroutine {
         state: State::Running,
-        ..snapshot(info, Instant::now())
+        ..snapshot(info)
     }
 }
 
@@ -296,10 +298,9 @@ pub(crate) fn snapshot_running(info: &Info) -> Goroutine {
 ///
 /// `pprof.Lookup("goroutine").WriteTo(w, 2)` / `runtime.Stack(buf, true)`.
 pub fn dump() -> Dump {
-    let now = Instant::now();
     let mut goroutines = Vec::with_capacity(num_goroutine());
     registry::for_each(|info| {
-        goroutines.push(snapshot(info, now));
+        goroutines.push(snapshot(info));
         true
     });
     goroutines.sort_by_key(|g| g.id);
@@ -313,4 +314,36 @@ pub fn dump() -> Dump {
 /// ```
 pub fn print_dump() {
     eprint!("{}", dump());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn blocked_for(secs: u64) -> String {
+        let g = Goroutine {
+            id: 9,
+            name: Some("w".into()),
+            location: Location::caller(),
+            parent: Some(1),
+            state: State::Blocked {
+                op: Op::Recv,
+                site: Location::caller(),
+                duration: Duration::from_secs(secs),
+            },
+            blocking: false,
+            main: false,
+        };
+        let mut out = String::new();
+        write_one(&mut out, &g);
+        out.lines().next().unwrap().to_owned()
+    }
+
+    #[test]
+    fn whole_minutes_show_as_go_prints_them() {
+        assert_eq!(blocked_for(59), "goroutine 9 [chan receive]:");
+        assert_eq!(blocked_for(60), "goroutine 9 [chan receive, 1 minute]:");
+        assert_eq!(blocked_for(150), "goroutine 9 [chan receive, 2 minutes]:");
+    }
 }

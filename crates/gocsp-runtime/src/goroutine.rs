@@ -19,7 +19,9 @@ use pin_project_lite::pin_project;
 use tokio::task::JoinHandle;
 use tracing::Span;
 
-use crate::registry::{self, Info, Kind, PollCtx, Registered, CTX, LAST_POLL, PROGRESS, RUNNING};
+use crate::registry::{
+    self, BlockedAt, Info, Kind, PollCtx, Registered, CTX, LAST_POLL, PROGRESS, RUNNING,
+};
 
 /// What happens when a goroutine panics. Set with
 /// [`Builder::panic`](crate::Builder::panic); process-wide (the last runtime built wins).
@@ -270,6 +272,8 @@ pin_project! {
         // A `Waker` made from `info` (the counting waker), created when the first poll returns
         // `Pending`: a goroutine that finishes in one poll never pays for it.
         waker: Option<Waker>,
+        // What `info.blocked` holds, as this goroutine's poller last wrote it.
+        last_block: Option<BlockedAt>,
         span: Span,
         reg: Option<Registered>,
     }
@@ -283,6 +287,7 @@ impl<F: Future> GoFuture<F> {
             fut,
             info,
             waker: None,
+            last_block: None,
             span,
             reg: Some(reg),
         }
@@ -343,7 +348,8 @@ impl<F: Future> Future for GoFuture<F> {
                     *this.waker = Some(Waker::from(Arc::clone(info)));
                 }
                 let progressed = PROGRESS.get() != progress_before;
-                info.after_pending(ctx.report, counted, progressed);
+                let report = ctx.report.map(|(op, site)| BlockedAt { op, site });
+                info.after_pending(report, this.last_block, counted, progressed);
                 LAST_POLL.set(ctx.report);
                 Poll::Pending
             }

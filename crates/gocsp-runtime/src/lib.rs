@@ -80,6 +80,7 @@
 //! [`print_dump`] does the same printing on demand.
 #![forbid(unsafe_code)]
 
+mod clock;
 mod deadlock;
 mod dump;
 mod goroutine;

@@ -15,7 +15,8 @@ use std::task::{Wake, Waker};
 
 use gocsp_channel::hook::{self, Observer, Op};
 use parking_lot::Mutex;
-use tokio::time::Instant;
+
+use crate::clock;
 
 /// Strong references to a live goroutine's [`Info`] owned by the runtime itself (see module docs).
 pub(crate) const BASE_REFS: usize = 3;
@@ -40,14 +41,19 @@ pub(crate) enum Kind {
     Main,
 }
 
-/// The gocsp operation a goroutine was last seen blocked in.
+/// The gocsp operation a goroutine was last seen blocked in, and where the user wrote it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BlockedAt {
     pub(crate) op: Op,
     pub(crate) site: &'static Location<'static>,
-    pub(crate) since: Instant,
-    /// The poll that blocked ran the inner future with this goroutine's counting waker.
-    pub(crate) counted: bool,
+}
+
+impl BlockedAt {
+    /// The same operation at the same call site (sites compare by address: each
+    /// `#[track_caller]` site has one `Location`).
+    fn same(&self, other: &BlockedAt) -> bool {
+        self.op == other.op && std::ptr::eq(self.site, other.site)
+    }
 }
 
 /// Everything the runtime knows about one goroutine.
@@ -66,6 +72,9 @@ pub(crate) struct Info {
     /// Set by the deadlock detector under `Deadlock::Panic`: the main goroutine panics on its
     /// next poll.
     pub(crate) deadlock_panic: AtomicBool,
+    /// The poll that last blocked ran the inner future with this goroutine's counting waker.
+    /// Meaningful while `state == BLOCKED`, like `blocked` and `since`.
+    pub(crate) counted: AtomicBool,
     /// Incremented at the start of every poll. Written only by the thread polling the goroutine
     /// (polls of one task never overlap), read by the deadlock detector: relaxed is enough, the
     /// detector only compares two samples taken 100 ms apart.
@@ -75,7 +84,11 @@ pub(crate) struct Info {
     /// its first poll returns `Pending`. The counting waker forwards to it; the deadlock
     /// detector wakes through it a goroutine whose last poll was not counted.
     pub(crate) task_waker: OnceLock<Waker>,
-    /// Meaningful while `state == BLOCKED` (kept afterwards to carry `since` over re-polls).
+    /// When the current blocking episode began ([`clock::now`]).
+    pub(crate) since: AtomicU64,
+    /// Meaningful while `state == BLOCKED`. Written only when a goroutine blocks somewhere other
+    /// than where it last blocked: a goroutine that keeps blocking at one site (a loop's `recv`)
+    /// takes this lock once.
     pub(crate) blocked: Mutex<Option<BlockedAt>>,
     pub(crate) name: Option<Arc<str>>,
     pub(crate) location: &'static Location<'static>,
@@ -102,6 +115,8 @@ impl Info {
                 RUNNABLE
             }),
             epoch: AtomicU64::new(0),
+            counted: AtomicBool::new(false),
+            since: AtomicU64::new(0),
             blocked: Mutex::new(None),
             task_waker: OnceLock::new(),
             deadlock_panic: AtomicBool::new(false),
@@ -122,35 +137,33 @@ impl Info {
     /// Records the outcome of a `Pending` poll. `report` is the gocsp operation that reported
     /// during the poll, if any; `progressed` says whether a gocsp operation completed on this
     /// thread during the poll (then a new blocking episode starts even at the same site).
+    /// `last` is the poller's own copy of what `blocked` holds, so that blocking again where
+    /// the goroutine last blocked writes only `since` and `counted`, without the lock.
     pub(crate) fn after_pending(
         &self,
-        report: Option<(Op, &'static Location<'static>)>,
+        report: Option<BlockedAt>,
+        last: &mut Option<BlockedAt>,
         counted: bool,
         progressed: bool,
     ) {
         let next = match report {
-            Some((op, site)) => {
-                let mut b = self.blocked.lock();
-                let keep_since = match &*b {
-                    Some(prev) => !progressed && prev.op == op && std::ptr::eq(prev.site, site),
-                    None => false,
-                };
-                let since = match (&*b, keep_since) {
-                    (Some(prev), true) => prev.since,
-                    _ => Instant::now(),
-                };
-                *b = Some(BlockedAt {
-                    op,
-                    site,
-                    since,
-                    counted,
-                });
+            Some(at) => {
+                let same = last.as_ref().is_some_and(|l| l.same(&at));
+                if !same {
+                    *self.blocked.lock() = Some(at);
+                    *last = Some(at);
+                }
+                if !same || progressed {
+                    self.since.store(clock::now(), Ordering::Relaxed);
+                }
+                self.counted.store(counted, Ordering::Relaxed);
                 BLOCKED
             }
             None => WAITING,
         };
         // A wake during the poll stored RUNNABLE: keep it, the task is about to be polled again.
-        // Release pairs with the detector's Acquire load so it sees the `blocked` record.
+        // Release pairs with the detector's Acquire load so it sees `blocked`, `since` and
+        // `counted`.
         let _ = self
             .state
             .compare_exchange(RUNNING, next, Ordering::Release, Ordering::Relaxed);
@@ -158,13 +171,25 @@ impl Info {
 
     /// A blocking goroutine's thread reported that it parks in a gocsp operation.
     fn blocking_thread_blocked(&self, op: Op, site: &'static Location<'static>) {
-        *self.blocked.lock() = Some(BlockedAt {
-            op,
-            site,
-            since: Instant::now(),
-            counted: false,
-        });
+        *self.blocked.lock() = Some(BlockedAt { op, site });
+        self.since.store(clock::now(), Ordering::Relaxed);
+        self.counted.store(false, Ordering::Relaxed);
         self.state.store(BLOCKED, Ordering::Release);
+    }
+
+    /// What the goroutine is blocked in and for how long, if its state says it is blocked.
+    /// `Acquire` pairs with the `Release` that published the state.
+    pub(crate) fn blocked_now(&self) -> Option<(BlockedAt, std::time::Duration, bool)> {
+        if self.state.load(Ordering::Acquire) != BLOCKED {
+            return None;
+        }
+        let at = (*self.blocked.lock())?;
+        let since = self.since.load(Ordering::Relaxed);
+        Some((
+            at,
+            clock::since(since),
+            self.counted.load(Ordering::Relaxed),
+        ))
     }
 }
 
@@ -468,9 +493,9 @@ mod tests {
             *old.blocked.lock() = Some(BlockedAt {
                 op: Op::Recv,
                 site: Location::caller(),
-                since: Instant::now(),
-                counted: true,
             });
+            old.since.store(99, Ordering::Relaxed);
+            old.counted.store(true, Ordering::Relaxed);
             old.deadlock_panic.store(true, Ordering::Relaxed);
             let _ = old.task_waker.set(Waker::noop().clone());
             let (old_id, old_addr) = (old.id, addr(&old));
@@ -484,6 +509,8 @@ mod tests {
             assert_eq!(new.state.load(Ordering::Relaxed), RUNNABLE);
             assert_eq!(new.epoch.load(Ordering::Relaxed), 0);
             assert!(new.blocked.lock().is_none());
+            assert_eq!(new.since.load(Ordering::Relaxed), 0);
+            assert!(!new.counted.load(Ordering::Relaxed));
             assert!(!new.deadlock_panic.load(Ordering::Relaxed));
             assert!(new.task_waker.get().is_none());
         })

@@ -275,24 +275,79 @@ async fn yield_now_lets_others_run() {
     h.await.unwrap();
 }
 
-#[tokio::test(start_paused = true)]
-async fn blocked_duration_follows_the_clock() {
-    let (_tx, rx) = chan::<u32>(0);
-    let h = go!(async move { rx.recv().await });
-    tokio::task::yield_now().await;
-    tokio::time::sleep(Duration::from_secs(150)).await;
-    let d = gocsp_runtime::dump();
-    let g = d.get(h.id()).unwrap();
-    match g.state {
-        State::Blocked { duration, .. } => assert_eq!(duration, Duration::from_secs(150)),
-        other => panic!("{other:?}"),
+/// The blocked duration in goroutine `id`'s dump entry, once it is blocked in `recv`.
+async fn blocked_for(id: u64) -> Duration {
+    loop {
+        match gocsp_runtime::dump().get(id).map(|g| g.state) {
+            Some(State::Blocked {
+                op: Op::Recv,
+                duration,
+                ..
+            }) => return duration,
+            Some(_) => tokio::task::yield_now().await,
+            None => panic!("goroutine {id} is gone"),
+        }
     }
+}
+
+/// Wakes its task once, `after` its first `Pending`, from another thread: a spurious wake.
+struct NudgedOnce<F> {
+    inner: std::pin::Pin<Box<F>>,
+    after: Option<Duration>,
+}
+
+impl<F: std::future::Future> std::future::Future for NudgedOnce<F> {
+    type Output = F::Output;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let res = self.inner.as_mut().poll(cx);
+        if res.is_pending() {
+            if let Some(after) = self.after.take() {
+                let w = cx.waker().clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(after);
+                    w.wake();
+                });
+            }
+        }
+        res
+    }
+}
+
+// The duration is wall-clock time from the start of the wait (gocsp reads a coarse monotonic
+// clock, not tokio's, so a paused test clock does not move it; the dump's "N minutes" is
+// tested in dump.rs). Lower bounds only: a slow machine makes waits longer, never shorter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocked_duration_counts_from_the_start_of_the_wait() {
+    let (tx, rx) = chan::<u32>(0);
+    let h = go!(NudgedOnce {
+        inner: Box::pin(async move {
+            let mut got = 0;
+            while let Some(v) = rx.recv().await {
+                got += v;
+            }
+            got
+        }),
+        after: Some(Duration::from_millis(150)),
+    });
+    blocked_for(h.id()).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The spurious wake at 150 ms re-polled the same `recv` with no value taken: the same wait.
+    let first = blocked_for(h.id()).await;
+    assert!(first >= Duration::from_millis(350), "{first:?}");
+    let text = gocsp_runtime::dump().to_string();
     assert!(
-        d.to_string()
-            .contains(&format!("goroutine {} [chan receive, 2 minutes]:", h.id())),
-        "{d}"
+        text.contains(&format!("goroutine {} [chan receive]:", h.id())),
+        "{text}"
     );
-    h.abort();
+    // A value taken, then blocked again at the same site: a new wait.
+    tx.send(5).await.unwrap();
+    let second = blocked_for(h.id()).await;
+    assert!(second < first, "{second:?} >= {first:?}");
+    drop(tx);
+    assert_eq!(h.await.unwrap(), 5);
 }
 
 #[test]
