@@ -22,36 +22,28 @@ pub(crate) trait Hinted {
 /// Bits of a hint word that carry [`Hinted::hint_bits`]; the rest count changes.
 pub(crate) const HINT_BITS: u32 = 2;
 
-#[cfg(not(any(loom, miri)))]
+/// A test-and-test-and-set spin lock that yields its thread when spinning does not pay.
+///
+/// Why not a parking mutex (parking_lot, futex): a channel's critical sections are a few dozen
+/// instructions, and its lock is taken on tokio worker threads. Parking a worker thread on a
+/// futex stops every task queued on it, and waking it costs a system call and a cross-core
+/// wake-up. Under contention from two workers parking_lot's mutex spent a quarter of an
+/// `mpmc4` profile in `lock_slow` and its `sched_yield`s; its unlock is also a second atomic
+/// read-modify-write per operation (it must check for parked threads), where this unlock is a
+/// plain release store. Go's runtime lock makes the same choice for its channels: spin, then
+/// yield, and only then sleep.
+///
+/// A holder that is descheduled (an OS thread preempted inside the critical section) keeps
+/// others waiting until it runs again; yielding after a short spin hands its core back so
+/// that it can.
+#[cfg(not(loom))]
 mod raw {
-    use lock_api::RawMutex as _;
-
-    /// parking_lot's word-sized mutex: spins briefly, then parks.
-    pub(crate) struct RawLock(parking_lot::RawMutex);
-
-    impl RawLock {
-        pub(crate) const fn new() -> Self {
-            RawLock(parking_lot::RawMutex::INIT)
-        }
-        #[inline]
-        pub(crate) fn lock(&self) {
-            self.0.lock();
-        }
-        /// # Safety
-        /// The calling thread holds the lock.
-        #[inline]
-        pub(crate) unsafe fn unlock(&self) {
-            // SAFETY: the caller holds the lock (this function's contract).
-            unsafe { self.0.unlock() }
-        }
-    }
-}
-
-/// Under Miri: a spin lock on std atomics. parking_lot's queue uses integer-to-pointer casts
-/// that `-Zmiri-strict-provenance` rejects; this keeps Miri's strict checks on our own code.
-#[cfg(all(miri, not(loom)))]
-mod raw {
+    use std::hint::spin_loop;
     use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Rounds of exponential spinning (1, 2, 4, ... `1 << (SPIN_ROUNDS - 1)` pause
+    /// instructions) before the waiter starts yielding its thread between looks.
+    const SPIN_ROUNDS: u32 = 7;
 
     pub(crate) struct RawLock(AtomicBool);
 
@@ -59,18 +51,49 @@ mod raw {
         pub(crate) const fn new() -> Self {
             RawLock(AtomicBool::new(false))
         }
+
+        #[inline]
         pub(crate) fn lock(&self) {
             // Acquire: what the previous holder wrote under the lock is visible to us.
-            while self
+            if self
                 .0
                 .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_err()
             {
-                std::thread::yield_now();
+                self.lock_contended();
             }
         }
+
+        #[cold]
+        #[inline(never)]
+        fn lock_contended(&self) {
+            let mut round = 0;
+            loop {
+                // Wait with plain loads: they share the cache line, where a failing
+                // compare-exchange would take it away from the holder.
+                while self.0.load(Ordering::Relaxed) {
+                    if round < SPIN_ROUNDS {
+                        for _ in 0..1 << round {
+                            spin_loop();
+                        }
+                        round += 1;
+                    } else {
+                        std::thread::yield_now();
+                    }
+                }
+                if self
+                    .0
+                    .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return;
+                }
+            }
+        }
+
         /// # Safety
         /// The calling thread holds the lock.
+        #[inline]
         pub(crate) unsafe fn unlock(&self) {
             // Release: publishes what we wrote under the lock to the next holder.
             self.0.store(false, Ordering::Release);
