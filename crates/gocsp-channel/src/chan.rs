@@ -93,15 +93,26 @@ impl Wakes {
         self.push(Who::Select { sig, case: 0 });
     }
     /// Wakes everyone. Call after the channel lock is released.
-    #[inline]
+    ///
+    /// Most operations wake nobody: that case is a single test, inlined into the caller.
+    #[inline(always)]
     pub(crate) fn wake_all(self) {
+        // `more` fills only after `one`, so an empty `one` means nothing to wake and nothing
+        // allocated: skip the (out-of-line) drop glue.
+        if self.one.is_some() {
+            self.wake_some();
+        } else {
+            std::mem::forget(self);
+        }
+    }
+
+    #[inline(never)]
+    fn wake_some(self) {
         if let Some(w) = self.one {
             w.wake();
         }
-        if !self.more.is_empty() {
-            for w in self.more {
-                w.wake();
-            }
+        for w in self.more {
+            w.wake();
         }
     }
 }
@@ -202,7 +213,15 @@ impl<T> State<T> {
     }
 
     /// Hands `v` to the first live waiting receiver, or gives it back.
+    #[inline]
     pub(crate) fn hand_to_receiver(&mut self, v: T, wakes: &mut Wakes) -> Result<(), T> {
+        if self.recvq.is_empty() {
+            return Err(v);
+        }
+        self.hand_to_first_receiver(v, wakes)
+    }
+
+    fn hand_to_first_receiver(&mut self, v: T, wakes: &mut Wakes) -> Result<(), T> {
         while let Some(r) = self.recvq.pop_front() {
             if r.who.try_claim() {
                 self.outcomes.push((r.id, Outcome::Value(v)));
@@ -229,7 +248,14 @@ impl<T> State<T> {
     }
 
     /// A slot of the buffer became free: waiting senders fill it, in FIFO order.
+    #[inline]
     pub(crate) fn refill(&mut self, wakes: &mut Wakes) {
+        if !self.sendq.is_empty() {
+            self.refill_from_senders(wakes);
+        }
+    }
+
+    fn refill_from_senders(&mut self, wakes: &mut Wakes) {
         while self.has_room() {
             let Some(s) = self.sendq.pop_front() else {
                 break;
@@ -254,11 +280,19 @@ impl<T> State<T> {
     }
 
     /// A receive that does not wait: from the buffer, else from a waiting eager sender.
+    #[inline]
     pub(crate) fn try_take(&mut self, wakes: &mut Wakes) -> Option<T> {
         if let Some(v) = self.buf.pop_front() {
             self.refill(wakes);
             return Some(v);
         }
+        if self.sendq.is_empty() {
+            return None;
+        }
+        self.take_from_sender(wakes)
+    }
+
+    fn take_from_sender(&mut self, wakes: &mut Wakes) -> Option<T> {
         // Eager senders wait with their value only when the buffer has no room: always on an
         // unbuffered channel, and on a buffered one whose free slots are all reserved.
         let pos = self.sendq.iter().position(|s| s.value.is_some())?;

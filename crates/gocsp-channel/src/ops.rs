@@ -72,8 +72,16 @@ impl RecvOp {
         res
     }
 
+    /// Undoes a pending receive (nothing to do if none is registered: a single test, inlined).
+    #[inline]
     pub(crate) fn cancel<T>(&mut self, chan: &Chan<T>) {
-        let Some(id) = self.id.take() else { return };
+        if let Some(id) = self.id.take() {
+            Self::undo(id, chan);
+        }
+    }
+
+    #[inline(never)]
+    fn undo<T>(id: u64, chan: &Chan<T>) {
         let mut wakes = Wakes::new();
         {
             chan.state.lock().undo_recv(id, &mut wakes);
