@@ -83,7 +83,9 @@ impl Signal {
             .map(|_| ())
     }
 
-    /// Makes the signal fresh for reuse by another select.
+    /// Makes the signal fresh for reuse by another select (not under loom, which models fresh
+    /// signals only).
+    #[cfg(not(loom))]
     pub(crate) fn reset(&self) {
         self.state.store(WAITING, Ordering::Relaxed);
         self.poked.store(false, Ordering::Relaxed);
