@@ -30,8 +30,10 @@ pub(crate) const HINT_BITS: u32 = 2;
 /// wake-up. Under contention from two workers parking_lot's mutex spent a quarter of an
 /// `mpmc4` profile in `lock_slow` and its `sched_yield`s; its unlock is also a second atomic
 /// read-modify-write per operation (it must check for parked threads), where this unlock is a
-/// plain release store. Go's runtime lock makes the same choice for its channels: spin, then
-/// yield, and only then sleep.
+/// plain release store. Go's runtime lock also spins and yields before it sleeps; this one
+/// never sleeps, because nothing waits while holding it: values are dropped and wakers woken
+/// after unlocking (only a waker's `clone` runs inside), so a holder is always about to
+/// release it.
 ///
 /// A holder that is descheduled (an OS thread preempted inside the critical section) keeps
 /// others waiting until it runs again; yielding after a short spin hands its core back so
