@@ -16,7 +16,9 @@
     reason = "criterion_group! generates undocumented public items"
 )]
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Instant;
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
@@ -88,11 +90,7 @@ fn channels(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // Short defaults for a shared 2-core machine; the command line overrides them.
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(20);
+    config = common::config();
     targets = channels
 }
 criterion_main!(benches);

@@ -14,6 +14,8 @@
     reason = "criterion_group! generates undocumented public items"
 )]
 
+mod common;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -91,11 +93,7 @@ fn runtime(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // Short defaults for a shared 2-core machine; the command line overrides them.
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(20);
+    config = common::config();
     targets = runtime
 }
 criterion_main!(benches);

@@ -13,6 +13,8 @@
     reason = "criterion_group! generates undocumented public items"
 )]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -50,11 +52,7 @@ fn sync(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // Short defaults for a shared 2-core machine; the command line overrides them.
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(20);
+    config = common::config();
     targets = sync
 }
 criterion_main!(benches);

@@ -415,10 +415,5 @@ impl Flavor for GocspTokio {
     fn bounded(cap: usize) -> (Self::Tx, Self::Rx) {
         chan(cap)
     }
-    fn spawn<T: Send + 'static>(
-        fut: impl std::future::Future<Output = T> + Send + 'static,
-    ) -> impl std::future::Future<Output = T> + Send + 'static {
-        let handle = tokio::spawn(fut);
-        async move { handle.await.expect("bench task failed") }
-    }
+    // `spawn`: the trait's default, `tokio::spawn`.
 }

@@ -42,57 +42,40 @@ enum Answer {
     IsClosed(bool),
 }
 
-fn run_gocsp(cap: Option<usize>, ops: &[Op]) -> Vec<Answer> {
-    use gocsp_channel::{TryRecvError, TrySendError};
-    let (tx, rx) = match cap {
-        Some(n) => gocsp_channel::chan::<u32>(n),
-        None => gocsp_channel::unbounded::<u32>(),
+/// `fn $name(cap, ops)`: runs `ops` on one implementation. The two crates spell every call and
+/// error variant the same, so one body serves both; only their answers are compared.
+macro_rules! runner {
+    ($name:ident, $krate:ident, $bounded:ident) => {
+        fn $name(cap: Option<usize>, ops: &[Op]) -> Vec<Answer> {
+            use $krate::{TryRecvError, TrySendError};
+            let (tx, rx) = match cap {
+                Some(n) => $krate::$bounded::<u32>(n),
+                None => $krate::unbounded::<u32>(),
+            };
+            ops.iter()
+                .map(|op| match op {
+                    Op::TrySend(v) => match tx.try_send(*v) {
+                        Ok(()) => Answer::Sent,
+                        Err(TrySendError::Full(v)) => Answer::Full(v),
+                        Err(TrySendError::Closed(v)) => Answer::SendClosed(v),
+                    },
+                    Op::TryRecv => match rx.try_recv() {
+                        Ok(v) => Answer::Got(v),
+                        Err(TryRecvError::Empty) => Answer::Empty,
+                        Err(TryRecvError::Closed) => Answer::RecvClosed,
+                    },
+                    Op::CloseTx => Answer::Closed(tx.close()),
+                    Op::CloseRx => Answer::Closed(rx.close()),
+                    Op::Len => Answer::Len(rx.len()),
+                    Op::IsClosed => Answer::IsClosed(tx.is_closed()),
+                })
+                .collect()
+        }
     };
-    ops.iter()
-        .map(|op| match op {
-            Op::TrySend(v) => match tx.try_send(*v) {
-                Ok(()) => Answer::Sent,
-                Err(TrySendError::Full(v)) => Answer::Full(v),
-                Err(TrySendError::Closed(v)) => Answer::SendClosed(v),
-            },
-            Op::TryRecv => match rx.try_recv() {
-                Ok(v) => Answer::Got(v),
-                Err(TryRecvError::Empty) => Answer::Empty,
-                Err(TryRecvError::Closed) => Answer::RecvClosed,
-            },
-            Op::CloseTx => Answer::Closed(tx.close()),
-            Op::CloseRx => Answer::Closed(rx.close()),
-            Op::Len => Answer::Len(rx.len()),
-            Op::IsClosed => Answer::IsClosed(tx.is_closed()),
-        })
-        .collect()
 }
 
-fn run_async_channel(cap: Option<usize>, ops: &[Op]) -> Vec<Answer> {
-    use async_channel::{TryRecvError, TrySendError};
-    let (tx, rx) = match cap {
-        Some(n) => async_channel::bounded::<u32>(n),
-        None => async_channel::unbounded::<u32>(),
-    };
-    ops.iter()
-        .map(|op| match op {
-            Op::TrySend(v) => match tx.try_send(*v) {
-                Ok(()) => Answer::Sent,
-                Err(TrySendError::Full(v)) => Answer::Full(v),
-                Err(TrySendError::Closed(v)) => Answer::SendClosed(v),
-            },
-            Op::TryRecv => match rx.try_recv() {
-                Ok(v) => Answer::Got(v),
-                Err(TryRecvError::Empty) => Answer::Empty,
-                Err(TryRecvError::Closed) => Answer::RecvClosed,
-            },
-            Op::CloseTx => Answer::Closed(tx.close()),
-            Op::CloseRx => Answer::Closed(rx.close()),
-            Op::Len => Answer::Len(rx.len()),
-            Op::IsClosed => Answer::IsClosed(tx.is_closed()),
-        })
-        .collect()
-}
+runner!(run_gocsp, gocsp_channel, chan);
+runner!(run_async_channel, async_channel, bounded);
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]

@@ -51,7 +51,7 @@ use std::time::{Duration, Instant};
 use gocsp_channel::hook::Op;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-use crate::registry::{self, Info, Kind, BASE_REFS};
+use crate::registry::{self, Info, Kind, BASE_REFS, BLOCKED};
 use crate::Deadlock;
 
 /// Tasks gocsp itself runs on a runtime (the `SIGQUIT` listener), which the detector does not
@@ -121,10 +121,10 @@ fn sample(handle: &Handle, allowed: &[u32]) -> Option<Sample> {
     let mut goroutines = Vec::new();
     let mut main_seen = false;
     let all_blocked = registry::for_each(|info| {
-        if info.kind == Kind::Blocking {
+        if info.kind == Kind::Blocking || info.state.load(Ordering::Acquire) != BLOCKED {
             return false;
         }
-        let Some((b, _, counted)) = info.blocked_now() else {
+        let Some((b, _, counted)) = info.blocked_record() else {
             return false;
         };
         if !counted {

@@ -250,7 +250,7 @@ fn snapshot(info: &Info) -> Goroutine {
     let state = match info.state.load(Ordering::Acquire) {
         RUNNING => State::Running,
         RUNNABLE => State::Runnable,
-        BLOCKED => match info.blocked_now() {
+        BLOCKED => match info.blocked_record() {
             Some((at, duration, _)) => State::Blocked {
                 op: at.op,
                 site: at.site,

@@ -177,12 +177,10 @@ impl Info {
         self.state.store(BLOCKED, Ordering::Release);
     }
 
-    /// What the goroutine is blocked in and for how long, if its state says it is blocked.
-    /// `Acquire` pairs with the `Release` that published the state.
-    pub(crate) fn blocked_now(&self) -> Option<(BlockedAt, std::time::Duration, bool)> {
-        if self.state.load(Ordering::Acquire) != BLOCKED {
-            return None;
-        }
+    /// What the goroutine is blocked in, for how long, and whether that poll was counted.
+    /// Meaningful once an `Acquire` load of `state` has seen `BLOCKED` (it pairs with the
+    /// `Release` that published the record).
+    pub(crate) fn blocked_record(&self) -> Option<(BlockedAt, std::time::Duration, bool)> {
         let at = (*self.blocked.lock())?;
         let since = self.since.load(Ordering::Relaxed);
         Some((

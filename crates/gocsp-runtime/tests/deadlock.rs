@@ -11,77 +11,67 @@
 //! samples 100 ms apart, so it would have fired by then), not a way to order the test.
 
 use std::future::Future;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use gocsp_channel::__private::{select, Case, RecvCase};
 use gocsp_channel::chan;
 use gocsp_runtime::{go, go_blocking, time, Deadlock, Panic, Runtime};
 
+#[path = "support/scenarios.rs"]
+mod scenarios;
+use scenarios::{Expect, Scenario};
+
 const UNBLOCK_AFTER: Duration = Duration::from_millis(400);
-const FATAL: &str = "fatal error: all goroutines are asleep - deadlock!";
-
-/// What a scenario's process must do.
-enum Expect {
-    /// Exit 0 (and print nothing about deadlocks).
-    Ok,
-    /// Exit 2 with Go's deadlock message, and these strings in stderr.
-    Deadlock(&'static [&'static str]),
-    /// Exit with this status, these strings in stderr.
-    Status(i32, &'static [&'static str]),
-}
-
-type Scenario = (&'static str, fn(), Expect);
-
 fn scenarios() -> Vec<Scenario> {
     vec![
         // Real deadlocks.
         (
             "send_without_receiver",
             send_without_receiver,
-            Expect::Deadlock(&[
+            Expect::deadlock(&[
                 "goroutine 1 [chan send]:\nmain\n\tcrates/gocsp-runtime/tests/deadlock.rs:",
             ]),
         ),
         (
             "two_goroutines_wait_for_each_other",
             two_goroutines_wait_for_each_other,
-            Expect::Deadlock(&["[chan receive]:\nping\n", "[chan receive]:\npong\n"]),
+            Expect::deadlock(&["[chan receive]:\nping\n", "[chan receive]:\npong\n"]),
         ),
         (
             "select_with_only_nil_cases",
             select_with_only_nil_cases,
-            Expect::Deadlock(&["[select]:\nmain\n"]),
+            Expect::deadlock(&["[select]:\nmain\n"]),
         ),
         (
             "main_joins_a_stuck_goroutine",
             main_joins_a_stuck_goroutine,
-            Expect::Deadlock(&["[goroutine join]:\nmain\n", "[chan receive]:\nstuck\n"]),
+            Expect::deadlock(&["[goroutine join]:\nmain\n", "[chan receive]:\nstuck\n"]),
         ),
         (
             "deadlock_after_timer_and_thread_finished",
             deadlock_after_timer_and_thread_finished,
-            Expect::Deadlock(&["[chan receive]:\nmain\n"]),
+            Expect::deadlock(&["[chan receive]:\nmain\n"]),
         ),
         (
             "deadlock_after_blocking_work",
             deadlock_after_blocking_work,
-            Expect::Deadlock(&["[chan receive]:\nmain\n"]),
+            Expect::deadlock(&["[chan receive]:\nmain\n"]),
         ),
         (
             "deadlock_policy_panic",
             deadlock_policy_panic,
-            Expect::Status(0, &["caught: all goroutines are asleep - deadlock!"]),
+            Expect::status(0, &["caught: all goroutines are asleep - deadlock!"]),
         ),
         (
             "foreign_runtime_deadlock",
             foreign_runtime_deadlock,
-            Expect::Deadlock(&["[chan receive]:\nmain\n"]),
+            Expect::deadlock(&["[chan receive]:\nmain\n"]),
         ),
         (
             "deadlock_policy_log",
             deadlock_policy_log,
-            Expect::Status(
+            Expect::status(
                 3,
                 &[
                     "logged: all goroutines are asleep - deadlock!",
@@ -114,7 +104,7 @@ fn scenarios() -> Vec<Scenario> {
         (
             "gocsp_trace_profile",
             gocsp_trace_profile,
-            Expect::Status(
+            Expect::status(
                 0,
                 &[
                     "gocsp profile",
@@ -127,7 +117,7 @@ fn scenarios() -> Vec<Scenario> {
         (
             "gocsp_trace_fmt",
             gocsp_trace_fmt,
-            Expect::Status(
+            Expect::status(
                 0,
                 &[
                     "goroutine{id=",
@@ -141,7 +131,7 @@ fn scenarios() -> Vec<Scenario> {
         (
             "panic_abort",
             panic_abort,
-            Expect::Status(
+            Expect::status(
                 2,
                 &[
                     "panic: boom\n\ngoroutine ",
@@ -153,7 +143,7 @@ fn scenarios() -> Vec<Scenario> {
         (
             "panic_log_returns_err",
             panic_log_returns_err,
-            Expect::Status(
+            Expect::status(
                 0,
                 &[
                     "goroutine 2 panicked: boom",
@@ -164,7 +154,7 @@ fn scenarios() -> Vec<Scenario> {
         (
             "sigquit_dumps_and_exits",
             sigquit_dumps_and_exits,
-            Expect::Status(2, &["SIGQUIT: quit\n\n", "[chan receive]:\nsleeper\n"]),
+            Expect::status(2, &["SIGQUIT: quit\n\n", "[chan receive]:\nsleeper\n"]),
         ),
     ]
 }
@@ -542,82 +532,5 @@ fn sigquit_dumps_and_exits() {
 }
 
 fn main() {
-    let all = scenarios();
-    if let Ok(name) = std::env::var("GOCSP_SCENARIO") {
-        let (_, f, _) = all
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .unwrap_or_else(|| panic!("unknown scenario {name}"));
-        f();
-        std::process::exit(0);
-    }
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let exe = std::env::current_exe().unwrap();
-    let started = Instant::now();
-    let children: Vec<_> = all
-        .iter()
-        .filter(|(n, _, _)| filter.is_empty() || filter.iter().any(|f| n.contains(f.as_str())))
-        .map(|(name, _, expect)| {
-            let child = Command::new(&exe)
-                .env("GOCSP_SCENARIO", name)
-                .env("GOMAXPROCS", "3")
-                .env_remove("GOCSP_TRACE")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            (name, expect, child)
-        })
-        .collect();
-    let mut failures = Vec::new();
-    let n = children.len();
-    for (name, expect, child) in children {
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let code = out.status.code();
-        let problem = match expect {
-            Expect::Ok => (code != Some(0) || stderr.contains(FATAL))
-                .then(|| format!("expected exit 0, got {code:?}")),
-            Expect::Deadlock(needles) => {
-                if code != Some(2) || !stderr.starts_with(FATAL) {
-                    Some(format!("expected exit 2 and {FATAL:?}, got {code:?}"))
-                } else {
-                    needles
-                        .iter()
-                        .find(|s| !stderr.contains(**s))
-                        .map(|s| format!("stderr lacks {s:?}"))
-                }
-            }
-            Expect::Status(want, needles) => {
-                if code != Some(*want) {
-                    Some(format!("expected exit {want}, got {code:?}"))
-                } else {
-                    needles
-                        .iter()
-                        .find(|s| !stderr.contains(**s))
-                        .map(|s| format!("stderr lacks {s:?}"))
-                }
-            }
-        };
-        match problem {
-            None => println!("scenario {name} ... ok"),
-            Some(p) => {
-                println!("scenario {name} ... FAILED: {p}\n--- stderr ---\n{stderr}--------------");
-                failures.push(*name);
-            }
-        }
-    }
-    println!(
-        "\n{} scenarios, {} failed, in {:.1?}",
-        n,
-        failures.len(),
-        started.elapsed()
-    );
-    if !failures.is_empty() {
-        println!("failed: {failures:?}");
-        std::process::exit(1);
-    }
+    scenarios::main(scenarios(), "3");
 }

@@ -29,28 +29,17 @@
 // `harness = false` entry), only the guard at the bottom runs and the rest is dead code.
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gocsp::time::{after, Timer};
 use gocsp::{chan, go, select, Context, ContextError, ErrGroup, Receiver, Sender, WaitGroup};
 
-const FATAL: &str = "fatal error: all goroutines are asleep - deadlock!";
-/// How long a child may run before it counts as hung (a deadlock that was never reported).
-const CHILD_LIMIT: Duration = Duration::from_secs(20);
+#[path = "../../gocsp-runtime/tests/support/scenarios.rs"]
+mod scenarios;
+use scenarios::{Expect, Scenario};
+
 /// The longest wait of a "must not fire" program.
 const IDLE: Duration = Duration::from_millis(300);
-
-/// What a scenario's process must do.
-enum Expect {
-    /// Exit 0, with nothing about deadlocks in stderr.
-    Ok,
-    /// Exit 2, stderr starting with Go's message and containing these strings (the dump).
-    Deadlock(Vec<String>),
-}
-
-type Scenario = (&'static str, fn(), Expect);
 
 /// The dump line of a goroutine blocked at a line of this file.
 fn blocked(name: &str, state: &str) -> String {
@@ -309,116 +298,8 @@ fn select_on_timer_and_dead_channels() {
     });
 }
 
-// ---- the harness ----
-
-/// Runs `name` in a child process and returns its exit code (None if killed) and stderr.
-fn run_child(exe: &std::path::Path, name: &str) -> std::process::Child {
-    Command::new(exe)
-        .env("GOCSP_SCENARIO", name)
-        .env("GOMAXPROCS", "2")
-        .env_remove("GOCSP_TRACE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start a child process")
-}
-
-/// Waits for `child` for at most `limit`, killing it after that. Returns the exit code (None
-/// if it was killed or died by a signal) and its stderr.
-fn finish(mut child: std::process::Child, limit: Duration) -> (Option<i32>, String, bool) {
-    let mut pipe = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = pipe.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + limit;
-    let mut hung = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            hung = true;
-            let _ = child.kill();
-            break child.wait().unwrap();
-        }
-        // Polling a child's exit (there is no wait with a timeout in std), not ordering.
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (status.code(), reader.join().unwrap(), hung)
-}
-
-fn check(expect: &Expect, code: Option<i32>, stderr: &str, hung: bool) -> Option<String> {
-    if hung {
-        return Some(format!(
-            "still running after {CHILD_LIMIT:?} (killed): {}",
-            match expect {
-                Expect::Ok => "the program never finished",
-                Expect::Deadlock(_) => "the deadlock was never reported",
-            }
-        ));
-    }
-    match expect {
-        Expect::Ok => (code != Some(0) || stderr.contains(FATAL))
-            .then(|| format!("expected exit 0 and no deadlock report, got {code:?}")),
-        Expect::Deadlock(needles) => {
-            if code != Some(2) || !stderr.starts_with(FATAL) {
-                Some(format!(
-                    "expected exit 2 and stderr starting with {FATAL:?}, got {code:?}"
-                ))
-            } else {
-                needles
-                    .iter()
-                    .find(|s| !stderr.contains(s.as_str()))
-                    .map(|s| format!("stderr lacks {s:?}"))
-            }
-        }
-    }
-}
-
 fn main() {
-    let all = scenarios();
-    if let Ok(name) = std::env::var("GOCSP_SCENARIO") {
-        let (_, f, _) = all
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .unwrap_or_else(|| panic!("unknown scenario {name}"));
-        f();
-        std::process::exit(0);
-    }
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let exe = std::env::current_exe().unwrap();
-    let started = Instant::now();
-    let children: Vec<_> = all
-        .iter()
-        .filter(|(n, _, _)| filter.is_empty() || filter.iter().any(|f| n.contains(f.as_str())))
-        .map(|(name, _, expect)| (*name, expect, run_child(&exe, name)))
-        .collect();
-    let n = children.len();
-    let mut failures = Vec::new();
-    for (name, expect, child) in children {
-        let (code, stderr, hung) = finish(child, CHILD_LIMIT);
-        match check(expect, code, &stderr, hung) {
-            None => println!("scenario {name} ... ok"),
-            Some(p) => {
-                println!("scenario {name} ... FAILED: {p}\n--- stderr ---\n{stderr}--------------");
-                failures.push(name);
-            }
-        }
-    }
-    println!(
-        "\n{n} scenarios, {} failed, in {:.1?}",
-        failures.len(),
-        started.elapsed()
-    );
-    if !failures.is_empty() {
-        println!("failed: {failures:?}");
-        std::process::exit(1);
-    }
+    scenarios::main(scenarios(), "2");
 }
 
 /// Exists only when libtest builds this file (`#[test]` items are compiled only then), where

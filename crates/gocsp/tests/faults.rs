@@ -134,6 +134,27 @@ fn expect_panicked(res: Result<impl std::fmt::Debug, GoError>, needle: &str) -> 
 
 // ---- a goroutine dies in the middle of a channel operation ----
 
+/// Starts a goroutine "holder" that reserves a permit on `tx`, then panics with `message`
+/// while holding it once the returned release channel gets a value. Returns when the permit
+/// is held.
+async fn permit_holder(
+    tx: &Sender<Tok>,
+    message: &'static str,
+) -> (gocsp::GoHandle<()>, Sender<()>) {
+    let (held_tx, held_rx) = chan::<()>(0);
+    let (go_tx, go_rx) = chan::<()>(0);
+    let tx = tx.clone();
+    let holder = go!(name = "holder", async move {
+        let permit = tx.reserve().await.unwrap();
+        held_tx.send(()).await.unwrap();
+        go_rx.recv().await;
+        let _permit = permit;
+        panic!("{message}");
+    });
+    held_rx.recv().await.unwrap();
+    (holder, go_tx)
+}
+
 /// chan(1): a goroutine holding the only slot through a `Permit` panics. The slot comes back:
 /// a sender parked on the full channel proceeds, and the channel stays usable.
 #[test]
@@ -142,19 +163,7 @@ fn panic_while_holding_a_permit_gives_the_slot_back() {
     let d = drops.clone();
     run(async move {
         let (tx, rx) = chan::<Tok>(1);
-        let (held_tx, held_rx) = chan::<()>(0);
-        let (go_tx, go_rx) = chan::<()>(0);
-        let holder = {
-            let tx = tx.clone();
-            go!(name = "holder", async move {
-                let permit = tx.reserve().await.unwrap();
-                held_tx.send(()).await.unwrap();
-                go_rx.recv().await;
-                let _permit = permit;
-                panic!("holder panics with a permit");
-            })
-        };
-        held_rx.recv().await.unwrap();
+        let (holder, go_tx) = permit_holder(&tx, "holder panics with a permit").await;
         match tx.try_send(d.tok(1)) {
             Err(TrySendError::Full(v)) => assert_eq!(v.id, 1),
             other => panic!("the permit should fill the channel: {other:?}"),
@@ -190,19 +199,7 @@ fn panic_while_holding_an_unbuffered_permit_keeps_the_receiver_waiting() {
             name = "receiver",
             async move { rx.recv().await.map(|t| t.id) }
         );
-        let (held_tx, held_rx) = chan::<()>(0);
-        let (go_tx, go_rx) = chan::<()>(0);
-        let holder = {
-            let tx = tx.clone();
-            go!(name = "holder", async move {
-                let permit = tx.reserve().await.unwrap();
-                held_tx.send(()).await.unwrap();
-                go_rx.recv().await;
-                let _permit = permit;
-                panic!("holder panics with a rendezvous permit");
-            })
-        };
-        held_rx.recv().await.unwrap();
+        let (holder, go_tx) = permit_holder(&tx, "holder panics with a rendezvous permit").await;
         go_tx.send(()).await.unwrap();
         expect_panicked(holder.await, "holder panics with a rendezvous permit");
         tx.send(d.tok(7)).await.unwrap();
