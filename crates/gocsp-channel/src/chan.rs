@@ -56,6 +56,9 @@ pub(crate) struct State<T> {
     /// arrive through permits are handed back to be dropped.
     disconnected: bool,
     next_id: u64,
+    /// A non-blocking operation has asked for the readiness hint: keep it from now on (see
+    /// `Lock`; computing it at every unlock is a tenth of a buffered send + receive).
+    hint_armed: bool,
 }
 
 /// What a lazy sender was granted.
@@ -134,6 +137,7 @@ impl<T> Chan<T> {
                 outcomes: Vec::new(),
                 closed: false,
                 disconnected: false,
+                hint_armed: false,
                 next_id: 1,
             }),
             cap,
@@ -189,15 +193,25 @@ impl<T> Hinted for State<T> {
     /// Conservative readiness, readable without the lock by non-blocking operations (Go's
     /// lock-free fast path of `selectnbrecv`): a bit clear means "certainly not ready".
     #[inline]
-    fn hint_bits(&self) -> u64 {
+    fn hint_bits(&self) -> Option<u64> {
+        if !self.hint_armed {
+            return None;
+        }
         let recv = !self.buf.is_empty() || self.drained() || !self.sendq.is_empty();
         // A waiting receiver takes a value directly, even when every slot is full or reserved.
         let send = self.closed || !self.recvq.is_empty() || self.has_room();
-        (recv as u64 * RECV_MAYBE) | (send as u64 * SEND_MAYBE)
+        Some((recv as u64 * RECV_MAYBE) | (send as u64 * SEND_MAYBE))
     }
 }
 
 impl<T> State<T> {
+    /// Keeps the readiness hint from the next unlock on. Called under the lock by the
+    /// non-blocking operations that read the hint, when they found it unarmed.
+    #[inline]
+    pub(crate) fn arm_hint(&mut self) {
+        self.hint_armed = true;
+    }
+
     pub(crate) fn new_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
@@ -570,5 +584,58 @@ fn remove_at<E>(q: &mut VecDeque<E>, pos: usize) -> Option<E> {
         q.pop_front()
     } else {
         q.remove(pos)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::{RECV_MAYBE, SEND_MAYBE};
+    use crate::select::{select_blocking, RecvCase, SELECT_DEFAULT};
+    use crate::{chan, TryRecvError};
+
+    #[test]
+    fn the_hint_is_kept_once_a_non_blocking_operation_asks_for_it() {
+        let (tx, rx) = chan::<u8>(1);
+        tx.send_blocking(1).unwrap();
+        assert_eq!(rx.recv_blocking(), Some(1));
+        assert_eq!(
+            rx.chan.state.hint(),
+            None,
+            "blocking operations never arm it"
+        );
+
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        let h = rx.chan.state.hint().expect("try_recv arms the hint");
+        assert_eq!(h & (RECV_MAYBE | SEND_MAYBE), SEND_MAYBE);
+
+        // Armed, it follows every change, blocking operations included.
+        tx.send_blocking(2).unwrap();
+        let h = rx.chan.state.hint().unwrap();
+        assert_eq!(
+            h & (RECV_MAYBE | SEND_MAYBE),
+            RECV_MAYBE,
+            "full: receive only"
+        );
+        assert_eq!(
+            rx.try_recv(),
+            Ok(2),
+            "the fast path did not answer from a stale hint"
+        );
+        tx.close();
+        let h = rx.chan.state.hint().unwrap();
+        assert_eq!(h & (RECV_MAYBE | SEND_MAYBE), RECV_MAYBE | SEND_MAYBE);
+    }
+
+    #[test]
+    fn a_select_with_default_arms_the_hints_of_its_channels() {
+        let (_tx, rx) = chan::<u8>(0);
+        let (_tx2, rx2) = chan::<u8>(0);
+        let (mut a, mut b) = (RecvCase::new(Some(&rx)), RecvCase::new(Some(&rx2)));
+        let fired = select_blocking(&mut [&mut a, &mut b], false, true);
+        assert_eq!(fired, SELECT_DEFAULT);
+        for r in [&rx, &rx2] {
+            let h = r.chan.state.hint().expect("the select armed the hint");
+            assert_eq!(h & (RECV_MAYBE | SEND_MAYBE), 0, "nothing is ready");
+        }
     }
 }

@@ -15,12 +15,19 @@ use crate::loom::{AtomicU64, Ordering};
 
 /// Data that can summarise itself in a few bits that others may read without the lock.
 pub(crate) trait Hinted {
-    /// The summary of the current state (at most [`HINT_BITS`] bits).
-    fn hint_bits(&self) -> u64;
+    /// The summary of the current state (at most [`HINT_BITS`] bits), or `None` while nobody
+    /// has asked for one (see [`Lock`]: the hint is *armed* by the first reader that needed
+    /// the lock, and kept up to date from then on).
+    fn hint_bits(&self) -> Option<u64>;
 }
 
-/// Bits of a hint word that carry [`Hinted::hint_bits`]; the rest count changes.
+/// Bits of a hint word that carry [`Hinted::hint_bits`].
 pub(crate) const HINT_BITS: u32 = 2;
+/// The hint word's bit that says it is armed: maintained at every unlock. A reader may trust
+/// the other bits only when it is set.
+const HINT_ARMED: u64 = 1 << HINT_BITS;
+/// The hint word's low bits (summary and armed bit); the rest count changes.
+const HINT_SHIFT: u32 = HINT_BITS + 1;
 
 /// A test-and-test-and-set spin lock that yields its thread when spinning does not pay.
 ///
@@ -136,10 +143,15 @@ mod raw {
 /// Invariant: `data` is accessed only by the thread that holds `raw`, and only through a
 /// [`Guard`] or through [`Lock::locked_mut`] while the caller holds the lock.
 ///
-/// `hint` is `version << HINT_BITS | bits`: the data's [`Hinted::hint_bits`] as of the last
-/// unlock, and how many times they changed. It is written only by the lock holder, just before
-/// unlocking, so a reader without the lock sees the summary of some state the data was in when
-/// it was last unlocked.
+/// `hint` is `version << HINT_SHIFT | HINT_ARMED | bits`: the data's [`Hinted::hint_bits`] as
+/// of the last unlock, and how many times they changed. It is written only by the lock holder,
+/// just before unlocking, so a reader without the lock sees the summary of some state the data
+/// was in when it was last unlocked.
+///
+/// The summary costs a few dozen instructions per unlock, and only non-blocking operations
+/// read it, so it is kept lazily: until the data arms it (the first non-blocking reader that
+/// found it unarmed and took the lock), `HINT_ARMED` is clear, every reader takes the lock,
+/// and unlocking only tests a flag. Once armed it stays armed.
 pub(crate) struct Lock<T> {
     raw: raw::RawLock,
     hint: AtomicU64,
@@ -154,31 +166,35 @@ unsafe impl<T: Send> Sync for Lock<T> {}
 
 impl<T: Hinted> Lock<T> {
     pub(crate) fn new(data: T) -> Self {
-        let bits = data.hint_bits();
+        let hint = data.hint_bits().map_or(0, |bits| bits | HINT_ARMED);
         Lock {
             raw: raw::RawLock::new(),
-            hint: AtomicU64::new(bits),
+            hint: AtomicU64::new(hint),
             data: UnsafeCell::new(data),
         }
     }
 
-    /// The hint word (see [`Lock`]), read without the lock. `SeqCst`, as its store: readers
-    /// compare hints of several locks and need one order of all their changes (double collect).
+    /// The hint word (see [`Lock`]), read without the lock; `None` while it is not armed.
+    /// `SeqCst`, as its store: readers compare hints of several locks and need one order of all
+    /// their changes (double collect).
     #[inline]
-    pub(crate) fn hint(&self) -> u64 {
-        self.hint.load(Ordering::SeqCst)
+    pub(crate) fn hint(&self) -> Option<u64> {
+        let h = self.hint.load(Ordering::SeqCst);
+        (h & HINT_ARMED != 0).then_some(h)
     }
 
-    /// Publishes the data's hint bits if they changed. Called by the lock holder only.
+    /// Publishes the data's hint bits if they changed (or were just armed). Called by the
+    /// lock holder only.
     #[inline]
     fn publish(&self, data: &T) {
-        let bits = data.hint_bits();
+        let Some(bits) = data.hint_bits() else { return };
+        let low = bits | HINT_ARMED;
         // Relaxed: only lock holders write `hint`, and the lock orders them.
         let old = self.hint.load(Ordering::Relaxed);
-        if old & ((1 << HINT_BITS) - 1) != bits {
-            let version = (old >> HINT_BITS).wrapping_add(1);
+        if old & ((1 << HINT_SHIFT) - 1) != low {
+            let version = (old >> HINT_SHIFT).wrapping_add(1);
             self.hint
-                .store((version << HINT_BITS) | bits, Ordering::SeqCst);
+                .store((version << HINT_SHIFT) | low, Ordering::SeqCst);
         }
     }
 

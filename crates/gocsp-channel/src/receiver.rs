@@ -103,12 +103,13 @@ impl<T> Receiver<T> {
     /// `select { case v := <-ch: default: }`.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         // Lock-free fast path: nothing buffered, no sender waiting, not closed.
-        if self.chan.state.hint() & RECV_MAYBE == 0 {
+        if matches!(self.chan.state.hint(), Some(h) if h & RECV_MAYBE == 0) {
             return Err(TryRecvError::Empty);
         }
         let mut wakes = Wakes::new();
         let res = {
             let mut st = self.chan.state.lock();
+            st.arm_hint();
             match st.try_take(&mut wakes) {
                 Some(v) => Ok(v),
                 None if st.drained() => Err(TryRecvError::Closed),

@@ -81,6 +81,10 @@ mod imp {
         /// # Safety
         /// The caller holds this case's channel lock.
         unsafe fn ready(&self) -> bool;
+        /// Asks the channel to keep its readiness hint (`Lock`), which `idle_hint` reads.
+        /// # Safety
+        /// The caller holds this case's channel lock.
+        unsafe fn arm_hint(&self) {}
         /// # Safety
         /// The caller holds this case's channel lock.
         unsafe fn fire(&mut self, sig: &mut SigSlot, case: usize, wakes: &mut Wakes) -> Fire;
@@ -137,7 +141,7 @@ impl<'a, T> RecvCase<'a, T> {
 impl<T> imp::CaseImpl for RecvCase<'_, T> {
     fn idle_hint(&self) -> Option<u64> {
         let Some(rx) = self.rx else { return Some(0) };
-        let h = rx.chan.state.hint();
+        let h = rx.chan.state.hint()?;
         (h & RECV_MAYBE == 0).then_some(h)
     }
     fn kind(&self) -> Kind {
@@ -155,6 +159,12 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
         if let Some(rx) = self.rx {
             // SAFETY: the caller locked this channel with `lock` (this method's contract).
             unsafe { rx.chan.state.raw_unlock() }
+        }
+    }
+    unsafe fn arm_hint(&self) {
+        if let Some(rx) = self.rx {
+            // SAFETY: the caller holds the lock, and this reference ends with this call.
+            unsafe { rx.chan.state.locked_mut() }.arm_hint();
         }
     }
     unsafe fn ready(&self) -> bool {
@@ -319,7 +329,7 @@ pub fn complete_send<T>(p: Result<Permit<T>, SendError<()>>, value: T) -> Result
 impl<T> imp::CaseImpl for SendCase<'_, T> {
     fn idle_hint(&self) -> Option<u64> {
         let Some(tx) = self.tx else { return Some(0) };
-        let h = tx.chan.state.hint();
+        let h = tx.chan.state.hint()?;
         (h & SEND_MAYBE == 0).then_some(h)
     }
     fn kind(&self) -> Kind {
@@ -337,6 +347,12 @@ impl<T> imp::CaseImpl for SendCase<'_, T> {
         if let Some(tx) = self.tx {
             // SAFETY: the caller locked this channel with `lock` (this method's contract).
             unsafe { tx.chan.state.raw_unlock() }
+        }
+    }
+    unsafe fn arm_hint(&self) {
+        if let Some(tx) = self.tx {
+            // SAFETY: the caller holds the lock, and this reference ends with this call.
+            unsafe { tx.chan.state.locked_mut() }.arm_hint();
         }
     }
     unsafe fn ready(&self) -> bool {
@@ -930,6 +946,13 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
             if addr != prev {
                 self.cases[i as usize].lock();
                 prev = addr;
+            }
+        }
+        if self.has_default {
+            // Next time, `all_idle` may answer without these locks.
+            for &(_, i) in order.iter() {
+                // SAFETY: every channel case's lock is held (taken just above).
+                unsafe { self.cases[i as usize].arm_hint() };
             }
         }
 

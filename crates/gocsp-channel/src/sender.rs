@@ -88,12 +88,13 @@ impl<T> Sender<T> {
     /// `select { case ch <- v: default: }`.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         // Lock-free fast path: no room, no receiver waiting, not closed.
-        if self.chan.state.hint() & SEND_MAYBE == 0 {
+        if matches!(self.chan.state.hint(), Some(h) if h & SEND_MAYBE == 0) {
             return Err(TrySendError::Full(value));
         }
         let mut wakes = Wakes::new();
         let res = {
             let mut st = self.chan.state.lock();
+            st.arm_hint();
             if st.closed {
                 Err(TrySendError::Closed(value))
             } else {
