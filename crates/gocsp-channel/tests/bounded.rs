@@ -427,10 +427,10 @@ async fn cooperative_budget_does_not_starve_neighbours() {
             seen_at = Some(i);
         }
     }
-    assert!(
-        seen_at.is_some(),
-        "the other task never ran during the loop"
-    );
+    let seen_at = seen_at.expect("the other task never ran during the loop");
+    // tokio's budget is 128 units; a channel operation is charged one unit per four (see
+    // `coop::OPS_PER_UNIT`), so the loop's 2 operations a turn yield by turn 256.
+    assert!(seen_at <= 300, "the other task first ran at turn {seen_at}");
 }
 
 /// Regression (found by the soak test): a permit holding the only slot sends while a receiver
