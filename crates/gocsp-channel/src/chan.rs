@@ -212,6 +212,10 @@ impl<T> State<T> {
         self.hint_armed = true;
     }
 
+    pub(crate) fn cap(&self) -> Cap {
+        self.cap
+    }
+
     pub(crate) fn new_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;

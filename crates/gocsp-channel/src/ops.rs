@@ -11,7 +11,8 @@
 
 use std::task::{Poll, Waker};
 
-use crate::chan::{Cap, Chan, Grant, Wakes};
+use crate::chan::{Cap, Chan, Grant, State, Wakes};
+use crate::lock::Guard;
 use crate::waiters::{Outcome, RecvWaiter, SendWaiter, Who};
 
 /// A receive in progress. `id` is set while an entry is registered.
@@ -28,10 +29,24 @@ impl RecvOp {
         self.id.is_some()
     }
 
+    /// Go's `chanrecv` fast path inline — a first poll that finds a value in the buffer and no
+    /// sender waiting to refill it — and everything else out of line, so the common case
+    /// saves no registers it does not use.
+    #[inline]
     pub(crate) fn poll<T>(&mut self, chan: &Chan<T>, waker: &Waker) -> Poll<Option<T>> {
+        let mut st = chan.state.lock();
+        if self.id.is_none() && st.sendq.is_empty() {
+            if let Some(v) = st.buf.pop_front() {
+                return Poll::Ready(Some(v));
+            }
+        }
+        self.poll_locked(st, waker)
+    }
+
+    #[inline(never)]
+    fn poll_locked<T>(&mut self, mut st: Guard<'_, State<T>>, waker: &Waker) -> Poll<Option<T>> {
         let mut wakes = Wakes::new();
         let res = {
-            let mut st = chan.state.lock();
             'op: {
                 if let Some(id) = self.id {
                     if let Some(o) = st.take_outcome(id) {
@@ -59,7 +74,7 @@ impl RecvOp {
                     id,
                     who: Who::Task(Some(waker.clone())),
                 };
-                if chan.cap == Cap::Zero && st.grant_to_lazy_sender(id, &mut wakes) {
+                if st.cap() == Cap::Zero && st.grant_to_lazy_sender(id, &mut wakes) {
                     st.claimed.push(entry);
                 } else {
                     st.recvq.push_back(entry);
@@ -68,6 +83,7 @@ impl RecvOp {
                 Poll::Pending
             }
         };
+        drop(st);
         wakes.wake_all();
         res
     }
@@ -109,10 +125,24 @@ impl<T> SendOp<T> {
     }
 
     /// `Err(v)` hands the value back: the channel is closed.
+    ///
+    /// Go's `chansend` fast path inline — a first poll that finds room in the buffer and no
+    /// receiver waiting — and everything else out of line.
+    #[inline]
     pub(crate) fn poll(&mut self, chan: &Chan<T>, waker: &Waker) -> Poll<Result<(), T>> {
+        let mut st = chan.state.lock();
+        if self.id.is_none() && !st.closed && st.recvq.is_empty() && st.has_room() {
+            let v = self.value.take().expect("SendOp polled after completion");
+            st.buf.push_back(v);
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_locked(st, waker)
+    }
+
+    #[inline(never)]
+    fn poll_locked(&mut self, mut st: Guard<'_, State<T>>, waker: &Waker) -> Poll<Result<(), T>> {
         let mut wakes = Wakes::new();
         let res = {
-            let mut st = chan.state.lock();
             if let Some(id) = self.id {
                 match st.take_outcome(id) {
                     Some(Outcome::Sent) => {
@@ -153,6 +183,7 @@ impl<T> SendOp<T> {
                 }
             }
         };
+        drop(st);
         wakes.wake_all();
         res
     }
