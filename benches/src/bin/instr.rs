@@ -11,7 +11,9 @@
 //! and runtime start-up), for instructions per operation. Workloads: `pingpong` (`n` round trips
 //! on `chan(0)`), `sem` (`n` send+recv pairs on `chan(1)` in one task, Go's `ChanSem` without the
 //! contention), `nonblock` (`n` rounds of `BenchmarkSelectNonblock`'s four one-case selects
-//! with `default`), `spawn` (`n` spawn+join). Implementations: `gocsp` (channels on `go!`
+//! with `default`), `select` (`n` rounds of `BenchmarkSelectUncontended`: a two-case select
+//! and a send), `fanin` (`n` values through a `select!` over four channels), `spawn` (`n`
+//! spawn+join). `nonblock`, `select` and `fanin` are `gocsp` only. Implementations: `gocsp` (channels on `go!`
 //! goroutines), `gocsp-chan` (gocsp's channels on plain `tokio::spawn` tasks), `tokio` (mpsc,
 //! capacity 1 where the workload wants 0), `kanal`.
 #![forbid(unsafe_code)]
@@ -54,7 +56,7 @@ async fn run<F: Flavor>(workload: &str, n: u64) -> Option<Check> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(workload), Some(imp)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: instr <pingpong|sem|nonblock|spawn> <gocsp|gocsp-chan|tokio|kanal> [n]");
+        eprintln!("usage: instr <pingpong|sem|nonblock|select|fanin|spawn> <gocsp|gocsp-chan|tokio|kanal> [n]");
         return ExitCode::FAILURE;
     };
     let n: u64 = match args.get(2).map(|s| s.parse()) {
@@ -73,6 +75,8 @@ fn main() -> ExitCode {
     let out = rt.block_on(async move {
         match (workload.as_str(), imp.as_str()) {
             ("nonblock", "gocsp") => Some(gocsp_benches::gocsp_side::select_nonblock(n, 1).await),
+            ("select", "gocsp") => Some(gocsp_benches::gocsp_side::select_uncontended(n, 1).await),
+            ("fanin", "gocsp") => Some(gocsp_benches::gocsp_side::fan_in_select(n).await),
             (w, "gocsp") => run::<Gocsp>(w, n).await,
             (w, "gocsp-chan") => run::<GocspTokio>(w, n).await,
             (w, "tokio") => run::<TokioMpsc>(w, n).await,
