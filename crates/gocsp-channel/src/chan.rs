@@ -114,8 +114,10 @@ impl Wakes {
         if let Some(w) = self.one {
             w.wake();
         }
-        for w in self.more {
-            w.wake();
+        if !self.more.is_empty() {
+            for w in self.more {
+                w.wake();
+            }
         }
     }
 }
@@ -313,7 +315,12 @@ impl<T> State<T> {
     fn take_from_sender(&mut self, wakes: &mut Wakes) -> Option<T> {
         // Eager senders wait with their value only when the buffer has no room: always on an
         // unbuffered channel, and on a buffered one whose free slots are all reserved.
-        let pos = self.sendq.iter().position(|s| s.value.is_some())?;
+        // Usually the head: skip the search (a `VecDeque` iterator spans two slices).
+        let pos = if self.sendq.front().is_some_and(|s| s.value.is_some()) {
+            0
+        } else {
+            self.sendq.iter().position(|s| s.value.is_some())?
+        };
         let s = remove_at(&mut self.sendq, pos)?;
         // Eager entries are always `Task`s (select send cases are lazy), so they are live.
         self.outcomes.push((s.id, Outcome::Sent));
