@@ -13,9 +13,9 @@
 //! contention), `nonblock` (`n` rounds of `BenchmarkSelectNonblock`'s four one-case selects
 //! with `default`), `select` (`n` rounds of `BenchmarkSelectUncontended`: a two-case select
 //! and a send), `fanin` (`n` values through a `select!` over four channels), `spawn` (`n`
-//! spawn+join). `nonblock`, `select` and `fanin` are `gocsp` only. Implementations: `gocsp` (channels on `go!`
-//! goroutines), `gocsp-chan` (gocsp's channels on plain `tokio::spawn` tasks), `tokio` (mpsc,
-//! capacity 1 where the workload wants 0), `kanal`.
+//! spawn+join); `nonblock`, `select` and `fanin` are `gocsp` only. Implementations: `gocsp`
+//! (channels on `go!` goroutines), `gocsp-chan` (gocsp's channels on plain `tokio::spawn`
+//! tasks), `tokio` (mpsc, capacity 1 where the workload wants 0), `kanal`.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
