@@ -40,7 +40,8 @@ pub(crate) struct Chan<T> {
 }
 
 pub(crate) struct State<T> {
-    /// The channel's capacity (a copy of `Chan::cap`, for the hint).
+    /// The channel's capacity (a copy of `Chan::cap`, for the hint and for code that holds
+    /// only the guard).
     cap: Cap,
     pub(crate) buf: VecDeque<T>,
     /// Buffer slots promised to permits that have not sent yet.

@@ -183,6 +183,13 @@ impl<T: Hinted> Lock<T> {
         (h & HINT_ARMED != 0).then_some(h)
     }
 
+    /// The hint word if it is armed and every bit of `mask` is clear in it ("certainly not
+    /// ready" for what `mask` stands for); `None` means "maybe ready: take the lock".
+    #[inline]
+    pub(crate) fn idle_hint(&self, mask: u64) -> Option<u64> {
+        self.hint().filter(|h| h & mask == 0)
+    }
+
     /// Publishes the data's hint bits if they changed (or were just armed). Called by the
     /// lock holder only.
     #[inline]

@@ -103,7 +103,7 @@ impl<T> Receiver<T> {
     /// `select { case v := <-ch: default: }`.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         // Lock-free fast path: nothing buffered, no sender waiting, not closed.
-        if matches!(self.chan.state.hint(), Some(h) if h & RECV_MAYBE == 0) {
+        if self.chan.state.idle_hint(RECV_MAYBE).is_some() {
             return Err(TryRecvError::Empty);
         }
         let mut wakes = Wakes::new();

@@ -141,8 +141,7 @@ impl<'a, T> RecvCase<'a, T> {
 impl<T> imp::CaseImpl for RecvCase<'_, T> {
     fn idle_hint(&self) -> Option<u64> {
         let Some(rx) = self.rx else { return Some(0) };
-        let h = rx.chan.state.hint()?;
-        (h & RECV_MAYBE == 0).then_some(h)
+        rx.chan.state.idle_hint(RECV_MAYBE)
     }
     fn kind(&self) -> Kind {
         match self.rx {
@@ -329,8 +328,7 @@ pub fn complete_send<T>(p: Result<Permit<T>, SendError<()>>, value: T) -> Result
 impl<T> imp::CaseImpl for SendCase<'_, T> {
     fn idle_hint(&self) -> Option<u64> {
         let Some(tx) = self.tx else { return Some(0) };
-        let h = tx.chan.state.hint()?;
-        (h & SEND_MAYBE == 0).then_some(h)
+        tx.chan.state.idle_hint(SEND_MAYBE)
     }
     fn kind(&self) -> Kind {
         match self.tx {

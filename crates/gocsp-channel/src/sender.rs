@@ -88,7 +88,7 @@ impl<T> Sender<T> {
     /// `select { case ch <- v: default: }`.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         // Lock-free fast path: no room, no receiver waiting, not closed.
-        if matches!(self.chan.state.hint(), Some(h) if h & SEND_MAYBE == 0) {
+        if self.chan.state.idle_hint(SEND_MAYBE).is_some() {
             return Err(TrySendError::Full(value));
         }
         let mut wakes = Wakes::new();
