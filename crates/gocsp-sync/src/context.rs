@@ -253,6 +253,12 @@ impl CancelState {
 }
 
 /// Ids for child maps. Uniqueness is all that matters, so a plain std atomic (not modelled).
+#[cfg(loom)]
+std::thread_local! {
+    // Under loom, `cancel` visits children in id order, newest first if this is set; the
+    // models run with both. (loom runs a model's threads on the test's own OS thread.)
+    static NEWEST_FIRST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 static NEXT_ID: StdAtomicU64 = StdAtomicU64::new(0);
 
 impl Context {
@@ -775,7 +781,21 @@ impl CancelNode {
         for task in &taken.tasks {
             task.abort();
         }
-        Some(taken.children.into_values().collect())
+        #[cfg(not(loom))]
+        let children = taken.children.into_values().collect();
+        // The map's order depends on its random seed and on ids from a process-wide counter,
+        // both different in each of loom's iterations; loom needs every iteration to make the
+        // same choices given the same schedule, or it never finishes exploring.
+        #[cfg(loom)]
+        let children = {
+            let mut by_id: Vec<_> = taken.children.into_iter().collect();
+            by_id.sort_unstable_by_key(|(id, _)| *id);
+            if NEWEST_FIRST.get() {
+                by_id.reverse();
+            }
+            by_id.into_iter().map(|(_, w)| w).collect()
+        };
+        Some(children)
     }
 
     fn unregister(&self) {
@@ -1172,6 +1192,13 @@ mod loom_tests {
     /// map ends empty, and a surviving sibling is cancelled.
     #[test]
     fn drop_races_cancel_propagation() {
+        for newest_first in [false, true] {
+            NEWEST_FIRST.set(newest_first);
+            drop_races_cancel_propagation_model();
+        }
+    }
+
+    fn drop_races_cancel_propagation_model() {
         loom::model(|| {
             let (parent, cancel_parent) = Context::background().with_cancel();
             let (doomed, doomed_cancel) = parent.with_cancel();
