@@ -274,7 +274,9 @@ pin_project! {
         waker: Option<Waker>,
         // What `info.blocked` holds, as this goroutine's poller last wrote it.
         last_block: Option<BlockedAt>,
-        span: Span,
+        // The goroutine's span, or `None` when no subscriber wants it (entering a disabled
+        // span does nothing): eight bytes instead of forty in every goroutine's future.
+        span: Option<Box<Span>>,
         reg: Option<Registered>,
     }
 }
@@ -283,6 +285,7 @@ impl<F: Future> GoFuture<F> {
     pub(crate) fn new(fut: F, info: Arc<Info>) -> Self {
         let reg = registry::register(&info);
         let span = span_for(&info);
+        let span = (!span.is_disabled()).then(|| Box::new(span));
         GoFuture {
             fut,
             info,
@@ -304,7 +307,7 @@ impl<F: Future> Future for GoFuture<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let info: &Arc<Info> = this.info;
-        let _entered = this.span.enter();
+        let _entered = this.span.as_deref().map(Span::enter);
         info.state.store(RUNNING, Ordering::Relaxed);
         info.epoch.store(
             info.epoch.load(Ordering::Relaxed).wrapping_add(1),

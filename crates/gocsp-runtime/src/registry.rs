@@ -9,7 +9,7 @@
 //! - nothing here holds a lock while calling user code or waking a task.
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 use std::task::{Wake, Waker};
 
@@ -104,7 +104,7 @@ impl Info {
     ) -> Arc<Info> {
         install_observer();
         let info = Info {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id: next_id(),
             name,
             location,
             parent: current_id().unwrap_or(0),
@@ -209,7 +209,33 @@ impl Wake for Info {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Ids a thread takes from [`NEXT_ID`] at a time (Go's `_GoidCacheBatch`), so that threads
+/// spawning at once do not all write one cache line per spawn.
+const ID_BATCH: u64 = 16;
+
+/// A fresh goroutine id: unique in the process, increasing among the goroutines one thread
+/// spawns (not across threads, as in Go).
+fn next_id() -> u64 {
+    thread_local! {
+        /// The next id this thread hands out, and the end of its batch.
+        static IDS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+    }
+    IDS.try_with(|ids| {
+        let (mut next, mut end) = ids.get();
+        if next == end {
+            next = NEXT_ID.fetch_add(ID_BATCH, Ordering::Relaxed);
+            end = next + ID_BATCH;
+        }
+        ids.set((next + 1, end));
+        next
+    })
+    // A thread-local destructor spawning a goroutine: take one id alone.
+    .unwrap_or_else(|_| NEXT_ID.fetch_add(1, Ordering::Relaxed))
+}
+
+/// At most 256 (`Registered` stores the shard in a byte).
 const SHARDS: usize = 64;
+const _: () = assert!(SHARDS <= 256, "`Registered` stores the shard in a byte");
 
 /// A shard's goroutines: a slab, so that adding and removing one is a push/pop on a free list.
 #[derive(Default)]
@@ -313,10 +339,21 @@ pub(crate) mod pool {
     }
 }
 
+/// The shard this thread registers goroutines in: threads take shards round robin.
+fn home_shard() -> usize {
+    static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static HOME: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    HOME.try_with(|h| *h).unwrap_or(0)
+}
+
 /// Adds a goroutine to the registry; it stays there until the returned guard drops.
 pub(crate) fn register(info: &Arc<Info>) -> Registered {
-    // Shard by id: consecutive spawns from one thread spread over the stripes.
-    let shard = (info.id % SHARDS as u64) as usize;
+    // Each thread registers in its own shard (while there are no more threads than shards):
+    // the shard stays in that thread's cache, and a goroutine that finishes on the thread
+    // that spawned it unregisters without touching another core's line.
+    let shard = home_shard();
     let s = &REGISTRY[shard];
     let task = info.kind == Kind::Task;
     let slot = {
@@ -336,24 +373,32 @@ pub(crate) fn register(info: &Arc<Info>) -> Registered {
         slab.tasks += usize::from(task);
         slot
     };
-    Registered { shard, slot, task }
+    Registered {
+        // A shard holds one `Arc<Info>` (well over 100 bytes) per slot: 2^32 slots would not
+        // fit in memory.
+        slot: u32::try_from(slot).expect("more than 2^32 goroutines in one registry shard"),
+        shard: shard as u8,
+        task,
+    }
 }
 
-/// Removes its goroutine from the registry when dropped.
+/// Removes its goroutine from the registry when dropped. Eight bytes (it sits in every
+/// goroutine's future, which tokio moves a few times per spawn).
 #[derive(Debug)]
 pub(crate) struct Registered {
-    shard: usize,
-    slot: usize,
+    slot: u32,
+    shard: u8,
     task: bool,
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        let s = &REGISTRY[self.shard];
+        let s = &REGISTRY[usize::from(self.shard)];
+        let slot = self.slot as usize;
         let removed = {
             let mut slab = s.slab.lock();
-            let removed = slab.entries[self.slot].take();
-            slab.free.push(self.slot);
+            let removed = slab.entries[slot].take();
+            slab.free.push(slot);
             slab.live -= 1;
             slab.tasks -= usize::from(self.task);
             removed

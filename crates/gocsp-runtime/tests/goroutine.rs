@@ -23,6 +23,46 @@ async fn go_macro_forms_and_handles() {
     assert_eq!(d.await.unwrap(), 8);
 }
 
+/// Threads take ids in batches: ids stay unique across threads that spawn at once (the
+/// spawners yield, so they move between the workers), and every spawned goroutine is in the registry exactly while
+/// it runs, whichever thread's shard it was registered in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_are_unique_across_spawning_threads() {
+    let (release_tx, release_rx) = chan::<()>(0);
+    let before = gocsp_runtime::num_goroutine();
+    let mut spawners = Vec::new();
+    for _ in 0..4 {
+        let release_rx = release_rx.clone();
+        spawners.push(go!(async move {
+            let mut handles = Vec::new();
+            for _ in 0..40 {
+                let rx = release_rx.clone();
+                handles.push(go!(async move { while rx.recv().await.is_some() {} }));
+                tokio::task::yield_now().await;
+            }
+            handles
+        }));
+    }
+    let mut handles = Vec::new();
+    for s in spawners {
+        handles.extend(s.await.unwrap());
+    }
+    let mut ids: Vec<u64> = handles.iter().map(|h| h.id()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 160);
+    assert!(ids[0] >= 1);
+    let dump = gocsp_runtime::dump();
+    assert!(handles.iter().all(|h| dump.get(h.id()).is_some()));
+    assert!(gocsp_runtime::num_goroutine() >= before + 160);
+    drop((release_tx, release_rx));
+    for h in handles {
+        h.await.unwrap();
+    }
+    let dump = gocsp_runtime::dump();
+    assert!(ids.iter().all(|&id| dump.get(id).is_none()));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawn_site_is_the_callers_line() {
     let line = line!() + 1;
