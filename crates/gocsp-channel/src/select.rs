@@ -922,33 +922,35 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                         }
                     }
                     Kind::Chan(_) => {
-                        let mut wakes = Wakes::new();
-                        self.cases[i].lock();
-                        // SAFETY: this case's channel lock is held until `unlock` below.
-                        let fired = unsafe {
-                            if self.cases[i].ready() {
-                                self.cases[i].fire(&mut self.sig, i, &mut wakes)
-                            } else {
-                                Fire::NotReady
-                            }
-                        };
-                        if fired == Fire::Committed {
-                            // Before unlocking: the sender we committed to wakes this waker.
-                            self.sig.get().set_waker(cx.waker());
-                        }
-                        // SAFETY: locked above on this thread; no `locked_mut` borrow remains.
-                        unsafe { self.cases[i].unlock() };
-                        wakes.wake_all();
-                        match fired {
-                            Fire::Done => return PassResult::Fired(i),
-                            Fire::Committed => {
-                                self.cancel_all_except(i);
-                                return PassResult::Committed;
-                            }
-                            Fire::NotReady => {}
+                        if let Some(r) = self.try_alone(i, cx) {
+                            return r;
                         }
                     }
                     Kind::Nil => {}
+                }
+            }
+        } else if !self.registered && n <= INLINE {
+            // First poll (Go's pass 1): look for a ready case in a random order, holding one
+            // channel's lock at a time. The first ready case of a uniformly random order is
+            // uniform among the ready ones. Cheaper than locking every channel when a case is
+            // ready, the common case; if none is, the pass below checks again under every lock
+            // before registering or taking `default`.
+            let mut perm = [0u8; INLINE];
+            for (i, p) in perm.iter_mut().enumerate().take(n) {
+                *p = i as u8;
+            }
+            if !self.biased {
+                // Fisher-Yates.
+                for i in (1..n).rev() {
+                    perm.swap(i, random_below(i + 1));
+                }
+            }
+            for &i in &perm[..n] {
+                let i = usize::from(i);
+                if matches!(self.cases[i].kind(), Kind::Chan(_)) {
+                    if let Some(r) = self.try_alone(i, cx) {
+                        return r;
+                    }
                 }
             }
         }
@@ -1074,6 +1076,37 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
         }
         wakes.wake_all();
         out
+    }
+
+    /// Fires channel case `i` if it is ready, under its channel's lock alone. A registered
+    /// select never meets its own queue entries here: while it polls, its signal is not
+    /// `WAITING`, so they are not live.
+    fn try_alone(&mut self, i: usize, cx: &mut Context<'_>) -> Option<PassResult> {
+        let mut wakes = Wakes::new();
+        self.cases[i].lock();
+        // SAFETY: this case's channel lock is held until `unlock` below.
+        let fired = unsafe {
+            if self.cases[i].ready() {
+                self.cases[i].fire(&mut self.sig, i, &mut wakes)
+            } else {
+                Fire::NotReady
+            }
+        };
+        if fired == Fire::Committed {
+            // Before unlocking: the sender we committed to wakes this waker.
+            self.sig.get().set_waker(cx.waker());
+        }
+        // SAFETY: locked above on this thread; no `locked_mut` borrow remains.
+        unsafe { self.cases[i].unlock() };
+        wakes.wake_all();
+        match fired {
+            Fire::Done => Some(PassResult::Fired(i)),
+            Fire::Committed => {
+                self.cancel_all_except(i);
+                Some(PassResult::Committed)
+            }
+            Fire::NotReady => None,
+        }
     }
 
     /// A channel case `i`, not excluded, ready now. Called only from `pass`, which holds every
