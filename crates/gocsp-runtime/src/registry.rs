@@ -233,7 +233,8 @@ fn next_id() -> u64 {
     .unwrap_or_else(|_| NEXT_ID.fetch_add(1, Ordering::Relaxed))
 }
 
-/// At most 256 (`Registered` stores the shard in a byte).
+/// Registry shards (lock stripes). Threads take them round robin; at most 256, since
+/// `Registered` stores the shard in a byte.
 const SHARDS: usize = 64;
 const _: () = assert!(SHARDS <= 256, "`Registered` stores the shard in a byte");
 

@@ -24,8 +24,8 @@ async fn go_macro_forms_and_handles() {
 }
 
 /// Threads take ids in batches: ids stay unique across threads that spawn at once (the
-/// spawners yield, so they move between the workers), and every spawned goroutine is in the registry exactly while
-/// it runs, whichever thread's shard it was registered in.
+/// spawners yield, so they move between the workers), and every spawned goroutine is in the
+/// registry exactly while it runs, whichever thread's shard it was registered in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_are_unique_across_spawning_threads() {
     let (release_tx, release_rx) = chan::<()>(0);
