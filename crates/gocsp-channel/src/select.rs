@@ -918,19 +918,8 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                 random_below(n)
             };
             for k in 0..n {
-                let i = (start + k) % n;
-                match self.cases[i].kind() {
-                    Kind::Fut => {
-                        if self.cases[i].poll_fut(cx) {
-                            return PassResult::Fired(i);
-                        }
-                    }
-                    Kind::Chan(_) => {
-                        if let Some(r) = self.try_alone(i, cx) {
-                            return r;
-                        }
-                    }
-                    Kind::Nil => {}
+                if let Some(r) = self.try_alone((start + k) % n, cx) {
+                    return r;
                 }
             }
         } else if !self.registered && n <= INLINE {
@@ -939,10 +928,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
             // uniform among the ready ones. Cheaper than locking every channel when a case is
             // ready, the common case; if none is, the pass below checks again under every lock
             // before registering or taking `default`.
-            let mut perm = [0u8; INLINE];
-            for (i, p) in perm.iter_mut().enumerate().take(n) {
-                *p = i as u8;
-            }
+            let mut perm: [u8; INLINE] = std::array::from_fn(|i| i as u8);
             if !self.biased {
                 // Fisher-Yates.
                 for i in (1..n).rev() {
@@ -950,11 +936,8 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                 }
             }
             for &i in &perm[..n] {
-                let i = usize::from(i);
-                if matches!(self.cases[i].kind(), Kind::Chan(_)) {
-                    if let Some(r) = self.try_alone(i, cx) {
-                        return r;
-                    }
+                if let Some(r) = self.try_alone(usize::from(i), cx) {
+                    return r;
                 }
             }
         }
@@ -1082,10 +1065,15 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
         out
     }
 
-    /// Fires channel case `i` if it is ready, under its channel's lock alone. A registered
-    /// select never meets its own queue entries here: while it polls, its signal is not
-    /// `WAITING`, so they are not live.
+    /// Tries case `i` on its own: polls a future case; fires a channel case if it is ready,
+    /// under its channel's lock alone. A registered select never meets its own queue entries
+    /// here: while it polls, its signal is not `WAITING`, so they are not live.
     fn try_alone(&mut self, i: usize, cx: &mut Context<'_>) -> Option<PassResult> {
+        match self.cases[i].kind() {
+            Kind::Fut => return self.cases[i].poll_fut(cx).then_some(PassResult::Fired(i)),
+            Kind::Nil => return None,
+            Kind::Chan(_) => {}
+        }
         let mut wakes = Wakes::new();
         self.cases[i].lock();
         // SAFETY: this case's channel lock is held until `unlock` below.
