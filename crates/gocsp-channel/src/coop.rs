@@ -32,6 +32,19 @@ thread_local! {
     static OPS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
+/// Operations completed on this thread so far (wrapping): a clock in operations, which the
+/// channel lock reads to tell how often this thread meets contention.
+#[inline]
+pub(crate) fn completed() -> u32 {
+    OPS.get()
+}
+
+/// Counts `n` completed operations on this thread, as `n` polls of `poll_op` would.
+#[cfg(all(test, not(loom)))]
+pub(crate) fn count_completed(n: u32) {
+    OPS.set(OPS.get().wrapping_add(n));
+}
+
 /// One poll of a channel operation with what surrounds every one: tokio's cooperative budget,
 /// and the reports to the goroutine runtime — progress when it completes having moved a value
 /// (`moved`), the operation and site it waits at when it does not.
