@@ -34,6 +34,7 @@ thread_local! {
 
 /// Operations completed on this thread so far (wrapping): a clock in operations, which the
 /// channel lock reads to tell how often this thread meets contention.
+#[cfg(not(loom))]
 #[inline]
 pub(crate) fn completed() -> u32 {
     OPS.get()
