@@ -252,13 +252,14 @@ impl CancelState {
     }
 }
 
-/// Ids for child maps. Uniqueness is all that matters, so a plain std atomic (not modelled).
 #[cfg(loom)]
 std::thread_local! {
     // Under loom, `cancel` visits children in id order, newest first if this is set; the
     // models run with both. (loom runs a model's threads on the test's own OS thread.)
     static NEWEST_FIRST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
+
+/// Ids for child maps. Uniqueness is all that matters, so a plain std atomic (not modelled).
 static NEXT_ID: StdAtomicU64 = StdAtomicU64::new(0);
 
 impl Context {
