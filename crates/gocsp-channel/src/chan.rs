@@ -564,14 +564,14 @@ impl<T> State<T> {
 
     /// The waiting receiver entry with this id (queued or claimed).
     pub(crate) fn recv_entry(&mut self, id: u64) -> Option<&mut RecvWaiter> {
-        if let Some(pos) = self.recvq.iter().position(|r| r.id == id) {
+        if let Some(pos) = find(&self.recvq, id, |r| r.id) {
             return self.recvq.get_mut(pos);
         }
         self.claimed.iter_mut().find(|r| r.id == id)
     }
 
     pub(crate) fn remove_recv(&mut self, id: u64) -> Option<RecvWaiter> {
-        if let Some(pos) = self.recvq.iter().position(|r| r.id == id) {
+        if let Some(pos) = find(&self.recvq, id, |r| r.id) {
             return remove_at(&mut self.recvq, pos);
         }
         let pos = self.claimed.iter().position(|r| r.id == id)?;
@@ -579,13 +579,27 @@ impl<T> State<T> {
     }
 
     pub(crate) fn send_entry(&mut self, id: u64) -> Option<&mut SendWaiter<T>> {
-        let pos = self.sendq.iter().position(|s| s.id == id)?;
+        let pos = find(&self.sendq, id, |s| s.id)?;
         self.sendq.get_mut(pos)
     }
 
     pub(crate) fn remove_send(&mut self, id: u64) -> Option<SendWaiter<T>> {
-        let pos = self.sendq.iter().position(|s| s.id == id)?;
+        let pos = find(&self.sendq, id, |s| s.id)?;
         remove_at(&mut self.sendq, pos)
+    }
+}
+
+/// Where the entry with `id` sits in a waiter queue. Entries join at the back with fresh,
+/// increasing ids, so a queue is sorted by id and a binary search finds an entry among the
+/// thousand selects that may wait on one popular channel (Go's `BenchmarkChanPopular`),
+/// where a scan made every select's unregistering linear. A receiver given back to the head
+/// of its queue (`State::release`) was its live head when it left, so the order holds; were an
+/// entry ever out of order, a miss falls back to the scan, so the answer is right either way.
+#[inline]
+fn find<E>(q: &VecDeque<E>, id: u64, key: impl Fn(&E) -> u64) -> Option<usize> {
+    match q.binary_search_by_key(&id, &key) {
+        Ok(pos) => Some(pos),
+        Err(_) => q.iter().position(|e| key(e) == id),
     }
 }
 
@@ -604,6 +618,20 @@ mod tests {
     use super::{RECV_MAYBE, SEND_MAYBE};
     use crate::select::{select_blocking, RecvCase, SELECT_DEFAULT};
     use crate::{chan, TryRecvError};
+
+    #[test]
+    fn find_locates_entries_in_order_and_out_of_order() {
+        let mut q: std::collections::VecDeque<u64> = (1..=1000).map(|i| i * 2).collect();
+        for id in [2, 1000, 2000] {
+            assert_eq!(super::find(&q, id, |e| *e), Some(id as usize / 2 - 1));
+        }
+        assert_eq!(super::find(&q, 3, |e| *e), None);
+        assert_eq!(super::find(&q, 4000, |e| *e), None);
+        // An entry out of order (a binary search misses it) is still found by the scan.
+        q.push_front(5000);
+        assert_eq!(super::find(&q, 5000, |e| *e), Some(0));
+        assert_eq!(super::find(&q, 1000, |e| *e), Some(500));
+    }
 
     #[test]
     fn the_hint_is_kept_once_a_non_blocking_operation_asks_for_it() {
