@@ -6,7 +6,8 @@
 //! locks with [`Lock::raw_lock`] and releases them with [`Lock::raw_unlock`], and while it holds
 //! one, each case reaches the channel state with [`Lock::locked_mut`].
 //!
-//! This module and nothing else in the crate contains `unsafe`.
+//! This module holds the crate's only `unsafe` API; `select.rs` calls its unsafe parts
+//! (`raw_unlock`, `locked_mut`), with a `SAFETY:` comment at each call.
 
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
