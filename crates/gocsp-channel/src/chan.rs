@@ -590,11 +590,13 @@ impl<T> State<T> {
 }
 
 /// Where the entry with `id` sits in a waiter queue. Entries join at the back with fresh,
-/// increasing ids, so a queue is sorted by id and a binary search finds an entry among the
-/// thousand selects that may wait on one popular channel (Go's `BenchmarkChanPopular`),
-/// where a scan made every select's unregistering linear. A receiver given back to the head
-/// of its queue (`State::release`) was its live head when it left, so the order holds; were an
-/// entry ever out of order, a miss falls back to the scan, so the answer is right either way.
+/// increasing ids, so a queue is nearly always sorted by id, and a binary search finds an
+/// entry among the thousand selects that may wait on one popular channel (Go's
+/// `BenchmarkChanPopular`), where a scan made every select's unregistering linear. The order
+/// can break: a receiver given back to the head of `recvq` (`State::release`) may have been
+/// claimed straight from its poll, with a newer id than stale select entries still queued.
+/// So a miss falls back to the scan (a hit is exact, as ids are unique), and the answer is
+/// right either way; a miss costs the search on top of the scan it always cost.
 #[inline]
 fn find<E>(q: &VecDeque<E>, id: u64, key: impl Fn(&E) -> u64) -> Option<usize> {
     match q.binary_search_by_key(&id, &key) {

@@ -79,7 +79,7 @@ mod raw {
     /// 4 senders and 4 receivers on one channel, once per 6.
     pub(super) const NAP_WITHIN: u32 = 64;
 
-    /// The nap: `thread::sleep`'s shortest, rounded up by the kernel's timer slack.
+    /// The nap: 1 µs asked, about 50 µs slept once the kernel's timer slack rounds it up.
     const NAP: std::time::Duration = std::time::Duration::from_micros(1);
 
     /// Records a contention on this thread and says whether the previous one was recent
