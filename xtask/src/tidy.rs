@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::util::{self, cargo, Result};
 
-/// The one crate allowed to contain `unsafe` (STYLE.md "Unsafe").
+/// The one crate allowed to contain `unsafe`; every other crate root forbids `unsafe_code`.
 const UNSAFE_CRATE: &str = "crates/gocsp-channel";
 
 /// Directories scanned for `.rs` files.

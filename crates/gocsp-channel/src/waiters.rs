@@ -31,7 +31,7 @@ pub(crate) const POLLING: usize = usize::MAX - 1;
 /// `state` is `WAITING`, `CANCELLED` or `case + 1` for the case that won. It leaves `WAITING`
 /// only by a compare-and-swap, so at most one case of a select is ever completed by another
 /// party. It goes back to `WAITING` only under the lock of the channel of the winning case,
-/// when that channel undoes a claim that was never filled (see `Chan::release_claim`).
+/// when that channel undoes a claim that was never filled (see `State::release`).
 pub(crate) struct Signal {
     state: AtomicUsize,
     /// Set when something changed that the select must look at again (a channel closed, a
