@@ -57,8 +57,9 @@ pub(crate) struct State<T> {
     /// arrive through permits are handed back to be dropped.
     disconnected: bool,
     next_id: u64,
-    /// A non-blocking operation has asked for the readiness hint: keep it from now on (see
-    /// `Lock`; computing it at every unlock was about 15 % of a buffered send + receive).
+    /// A non-blocking operation has asked for the readiness hint: keep it up to date from then
+    /// on (see `Lock`: computing it at every unlock is a noticeable share of a buffered send +
+    /// receive, which channels that only block never need).
     hint_armed: bool,
 }
 
@@ -184,6 +185,11 @@ impl<T> Chan<T> {
 
     pub(crate) fn len(&self) -> usize {
         self.state.lock().buf.len()
+    }
+
+    /// [`State::drained`] under the lock: closed, empty, and no permit outstanding.
+    pub(crate) fn drained(&self) -> bool {
+        self.state.lock().drained()
     }
 }
 
@@ -592,11 +598,12 @@ impl<T> State<T> {
 /// Where the entry with `id` sits in a waiter queue. Entries join at the back with fresh,
 /// increasing ids, so a queue is nearly always sorted by id, and a binary search finds an
 /// entry among the thousand selects that may wait on one popular channel (Go's
-/// `BenchmarkChanPopular`), where a scan made every select's unregistering linear. The order
-/// can break: a receiver given back to the head of `recvq` (`State::release`) may have been
-/// claimed straight from its poll, with a newer id than stale select entries still queued.
-/// So a miss falls back to the scan (a hit is exact, as ids are unique), and the answer is
-/// right either way; a miss costs the search on top of the scan it always cost.
+/// `BenchmarkChanPopular`), where a scan would make every select's unregistering linear in the
+/// queue's length, under the channel's lock. The order can break: a receiver given back to the
+/// head of `recvq` (`State::release`) may have been claimed straight from its poll, with a
+/// newer id than stale select entries still queued. So a miss falls back to the scan (a hit is
+/// exact, as ids are unique), and the answer is right either way; a miss costs the search on
+/// top of the scan.
 #[inline]
 fn find<E>(q: &VecDeque<E>, id: u64, key: impl Fn(&E) -> u64) -> Option<usize> {
     match q.binary_search_by_key(&id, &key) {

@@ -266,8 +266,9 @@ impl<T> futures_core::Stream for Receiver<T> {
 
 impl<T> futures_core::FusedStream for Receiver<T> {
     fn is_terminated(&self) -> bool {
-        // Closed with nothing left to take.
-        self.chan.is_closed() && self.chan.len() == 0 && !self.stream.is_registered()
+        // Closed and drained (the one predicate every `None` comes from), and no receive of
+        // this stream is in flight that may already hold a value.
+        !self.stream.is_registered() && self.chan.drained()
     }
 }
 

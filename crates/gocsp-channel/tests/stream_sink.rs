@@ -95,6 +95,28 @@ async fn fused_stream_terminates_after_close_and_drain() {
     assert_eq!(rx.next().await, None, "stays terminated");
 }
 
+/// A permit reserved before the close is a send that has begun: the stream is not terminated
+/// until that permit has delivered (or been dropped), whatever the buffer says meanwhile.
+#[tokio::test]
+async fn fused_stream_waits_for_an_outstanding_permit() {
+    let (tx, mut rx) = chan::<u32>(1);
+    let permit = tx.reserve().await.unwrap();
+    tx.close();
+    assert!(rx.is_closed() && rx.is_empty());
+    assert!(!rx.is_terminated(), "a granted permit will still deliver a value");
+    permit.send(7);
+    assert!(!rx.is_terminated());
+    assert_eq!(rx.next().await, Some(7));
+    assert!(rx.is_terminated());
+
+    let (tx, rx) = chan::<u32>(1);
+    let permit = tx.reserve().await.unwrap();
+    tx.close();
+    assert!(!rx.is_terminated());
+    drop(permit);
+    assert!(rx.is_terminated(), "the dropped permit was the last thing to come");
+}
+
 /// In `tokio::select!` against a timer that keeps firing first: values are never lost.
 #[tokio::test(start_paused = true)]
 async fn next_in_tokio_select_loses_nothing() {
