@@ -15,8 +15,12 @@ use std::sync::OnceLock;
 pub enum Op {
     /// `Sender::send` / `send_blocking`.
     Send,
-    /// `Receiver::recv` / `recv_blocking` / the `Stream` impl.
+    /// `Receiver::recv` / `recv_blocking`.
     Recv,
+    /// The `Stream` impl of `Receiver` (`rx.next().await`). A trait method cannot know its
+    /// caller's line, so the site reported with it is where that receiver was created (the
+    /// `chan()` call or the `clone()`).
+    StreamRecv,
     /// A `select!` or `Select` with no ready case.
     Select,
     /// `Sender::reserve`.
@@ -42,6 +46,7 @@ impl Op {
         match self {
             Op::Send => "chan send",
             Op::Recv => "chan receive",
+            Op::StreamRecv => "stream receive",
             Op::Select => "select",
             Op::Reserve => "chan send (reserve)",
             Op::WaitGroup => "sync.WaitGroup.Wait",

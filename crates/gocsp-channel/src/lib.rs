@@ -75,7 +75,12 @@
 //! One lock per channel, as Go's `hchan`, over a single state machine for every capacity
 //! (`chan.rs`); waiting operations are entries in the channel's queues, found again by id, so a
 //! wait allocates nothing (`waiters.rs`, `ops.rs`); the select engine locks all its channels
-//! in address order (`select.rs`). Only `lock.rs` contains `unsafe`.
+//! in address order (`select.rs`).
+//!
+//! `unsafe` lives in two files only: `lock.rs`, the channel lock, whose raw API lets one holder
+//! take several locks at once, and `select.rs`, whose engine holds the locks of all its cases
+//! through that raw API. Every `unsafe` block and impl carries a `// SAFETY:` comment directly
+//! above it. The other gocsp crates forbid `unsafe` altogether.
 
 #![warn(missing_docs)]
 
@@ -118,6 +123,7 @@ use chan::{Cap, Chan};
 /// # Go equivalent
 ///
 /// `make(chan T, capacity)`.
+#[track_caller]
 pub fn chan<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let cap = if capacity == 0 {
         Cap::Zero
@@ -134,13 +140,18 @@ pub fn chan<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// for i in 0..10_000 { tx.try_send(i).unwrap(); }
 /// assert_eq!(rx.len(), 10_000);
 /// ```
+#[track_caller]
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
     pair(Cap::Unbounded)
 }
 
+#[track_caller]
 fn pair<T>(cap: Cap) -> (Sender<T>, Receiver<T>) {
     let chan = loom::Arc::new(Chan::new(cap));
-    (Sender::new(chan.clone()), Receiver::new(chan))
+    (
+        Sender::new(chan.clone()),
+        Receiver::new(chan, std::panic::Location::caller()),
+    )
 }
 
 /// Items used by the code `select!` and `select_blocking!` generate, and by gocsp's sibling

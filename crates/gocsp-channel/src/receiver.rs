@@ -27,13 +27,17 @@ pub struct Receiver<T> {
     pub(crate) chan: Arc<Chan<T>>,
     /// The receive in progress on behalf of the `Stream` impl.
     stream: RecvOp,
+    /// Where this handle was created (`chan()` or `clone()`): the site a wait in the `Stream`
+    /// impl reports, since `poll_next` cannot know the line that awaits it.
+    site: &'static Location<'static>,
 }
 
 impl<T> Receiver<T> {
-    pub(crate) fn new(chan: Arc<Chan<T>>) -> Self {
+    pub(crate) fn new(chan: Arc<Chan<T>>, site: &'static Location<'static>) -> Self {
         Receiver {
             chan,
             stream: RecvOp::new(),
+            site,
         }
     }
 
@@ -227,10 +231,13 @@ impl<T> Receiver<T> {
 }
 
 impl<T> Clone for Receiver<T> {
+    /// A new handle to the same channel. The clone's `Stream` waits are reported at the
+    /// `clone()` call.
+    #[track_caller]
     fn clone(&self) -> Self {
         // Relaxed: a clone comes from a live handle, so the count is already above zero.
         self.chan.receivers.fetch_add(1, Ordering::Relaxed);
-        Receiver::new(self.chan.clone())
+        Receiver::new(self.chan.clone(), Location::caller())
     }
 }
 
@@ -258,9 +265,13 @@ impl<T> futures_core::Stream for Receiver<T> {
 
     /// Cancel-safe as [`Receiver::recv`]: a receive left registered by a dropped `next()`
     /// future stays with the receiver and completes on the next poll.
+    ///
+    /// A goroutine waiting here shows in the dump and the profile as `stream receive`
+    /// ([`Op::StreamRecv`]) at the line that created this receiver (its `chan()` or `clone()`
+    /// call): a trait method cannot know the line that awaits it.
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        poll_recv(&mut this.stream, &this.chan, cx, Location::caller())
+        poll_recv(&mut this.stream, &this.chan, cx, Op::StreamRecv, this.site)
     }
 }
 
@@ -277,9 +288,10 @@ fn poll_recv<T>(
     op: &mut RecvOp,
     chan: &Chan<T>,
     cx: &mut Context<'_>,
+    kind: Op,
     site: &'static Location<'static>,
 ) -> Poll<Option<T>> {
-    coop::poll_op(cx, Op::Recv, site, Option::is_some, |w| op.poll(chan, w))
+    coop::poll_op(cx, kind, site, Option::is_some, |w| op.poll(chan, w))
 }
 
 /// Future of [`Receiver::recv`].
@@ -295,7 +307,7 @@ impl<T> Future for Recv<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        poll_recv(&mut this.op, &this.rx.chan, cx, this.site)
+        poll_recv(&mut this.op, &this.rx.chan, cx, Op::Recv, this.site)
     }
 }
 

@@ -190,6 +190,45 @@ async fn current_id_and_parent() {
     assert_eq!(gocsp_runtime::current_id(), None);
 }
 
+/// A goroutine waiting in `rx.next().await` (the `Stream` impl) shows as `stream receive` at the
+/// user's line that created the receiver, never at a line inside gocsp.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dump_shows_stream_receive_at_the_receivers_creation() {
+    use futures::StreamExt;
+    let (tx, rx) = chan::<u32>(0);
+    let made = line!() - 1;
+    let cloned_line = line!() + 1;
+    let mut clone = rx.clone();
+    let mut rx = rx;
+    let first = go!(name = "stream", async move { rx.next().await });
+    let second = go!(name = "clone", async move { clone.next().await });
+    for (h, line) in [(&first, made), (&second, cloned_line)] {
+        let g = loop {
+            let g = gocsp_runtime::dump().get(h.id()).unwrap().clone();
+            if matches!(g.state, State::Blocked { .. }) {
+                break g;
+            }
+            tokio::task::yield_now().await;
+        };
+        match g.state {
+            State::Blocked { op, site, .. } => {
+                assert_eq!(op, Op::StreamRecv);
+                assert_eq!((site.file(), site.line()), (file!(), line));
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = gocsp_runtime::dump().to_string();
+        let entry = format!("goroutine {} [stream receive]:", h.id());
+        assert!(text.contains(&entry), "{text}");
+        assert!(text.contains(&format!("{}:{line}:", file!())), "{text}");
+    }
+    tx.send(1).await.unwrap();
+    tx.send(2).await.unwrap();
+    let mut got = [first.await.unwrap(), second.await.unwrap()];
+    got.sort();
+    assert_eq!(got, [Some(1), Some(2)]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dump_shows_blocked_operation_and_site() {
     let (tx, rx) = chan::<u32>(0);
