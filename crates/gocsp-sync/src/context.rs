@@ -48,18 +48,25 @@ use crate::loom::{lock, AtomicU8, Mutex, Ordering};
 
 /// Why a [`Context`] is done: Go's `context.Canceled` and `context.DeadlineExceeded`.
 ///
-/// `Display` prints Go's wording.
+/// `Display` prints Go's wording, so logs read as a Go service's do.
+///
+/// # Spelling
+///
+/// gocsp spells the word "cancelled" in every identifier (`ContextError::Cancelled`,
+/// `GoError::Cancelled`, `is_cancelled`, [`Context::cancelled`]), as tokio and the Rust standard
+/// library do (`JoinError::is_cancelled`, `CancellationToken`), so one spelling works across a
+/// Rust code base. Only the messages keep Go's "canceled", because they are Go's text.
 ///
 /// ```
 /// use gocsp_sync::ContextError;
-/// assert_eq!(ContextError::Canceled.to_string(), "context canceled");
+/// assert_eq!(ContextError::Cancelled.to_string(), "context canceled");
 /// assert_eq!(ContextError::DeadlineExceeded.to_string(), "context deadline exceeded");
 /// assert!(ContextError::DeadlineExceeded.is_timeout());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContextError {
     /// The context was cancelled by a [`CancelHandle`] or by an ancestor's cancellation.
-    Canceled,
+    Cancelled,
     /// The context's deadline passed.
     DeadlineExceeded,
 }
@@ -69,7 +76,7 @@ impl ContextError {
     /// `context.DeadlineExceeded`.
     ///
     /// ```
-    /// assert!(!gocsp_sync::ContextError::Canceled.is_timeout());
+    /// assert!(!gocsp_sync::ContextError::Cancelled.is_timeout());
     /// ```
     pub fn is_timeout(self) -> bool {
         self == ContextError::DeadlineExceeded
@@ -77,14 +84,14 @@ impl ContextError {
 
     fn code(self) -> u8 {
         match self {
-            ContextError::Canceled => ERR_CANCELED,
+            ContextError::Cancelled => ERR_CANCELLED,
             ContextError::DeadlineExceeded => ERR_DEADLINE,
         }
     }
 
     fn from_code(code: u8) -> Option<Self> {
         match code {
-            ERR_CANCELED => Some(ContextError::Canceled),
+            ERR_CANCELLED => Some(ContextError::Cancelled),
             ERR_DEADLINE => Some(ContextError::DeadlineExceeded),
             _ => None,
         }
@@ -94,7 +101,7 @@ impl ContextError {
 impl fmt::Display for ContextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            ContextError::Canceled => "context canceled",
+            ContextError::Cancelled => "context canceled",
             ContextError::DeadlineExceeded => "context deadline exceeded",
         })
     }
@@ -103,7 +110,7 @@ impl fmt::Display for ContextError {
 impl std::error::Error for ContextError {}
 
 const ERR_NONE: u8 = 0;
-const ERR_CANCELED: u8 = 1;
+const ERR_CANCELLED: u8 = 1;
 const ERR_DEADLINE: u8 = 2;
 
 /// Carries cancellation, a deadline and request-scoped values across API boundaries and
@@ -148,7 +155,7 @@ const ERR_DEADLINE: u8 = 2;
 ///     }
 /// });
 /// cancel.cancel();
-/// assert_eq!(worker.await.unwrap(), Some(ContextError::Canceled));
+/// assert_eq!(worker.await.unwrap(), Some(ContextError::Cancelled));
 /// # }
 /// ```
 ///
@@ -175,7 +182,7 @@ pub struct Context {
 /// assert_eq!(ctx.err(), None);
 /// cancel.cancel();
 /// cancel.cancel(); // idempotent
-/// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+/// assert_eq!(ctx.err(), Some(ContextError::Cancelled));
 /// ```
 #[derive(Clone)]
 pub struct CancelHandle {
@@ -300,7 +307,7 @@ impl Context {
     /// assert_eq!(parent.err(), None); // never upwards
     /// let (child2, _) = parent.with_cancel();
     /// cancel_parent.cancel();
-    /// assert_eq!(child2.err(), Some(ContextError::Canceled)); // always downwards
+    /// assert_eq!(child2.err(), Some(ContextError::Cancelled)); // always downwards
     /// # drop(child);
     /// ```
     ///
@@ -488,7 +495,7 @@ impl Context {
         async move { while done.recv_at(site).await.is_some() {} }
     }
 
-    /// `None` while the context is live; once it is done, why: [`ContextError::Canceled`]
+    /// `None` while the context is live; once it is done, why: [`ContextError::Cancelled`]
     /// or [`ContextError::DeadlineExceeded`] (a child reports the error of the ancestor whose
     /// cancellation reached it).
     ///
@@ -497,7 +504,7 @@ impl Context {
     /// let (ctx, cancel) = Context::background().with_cancel();
     /// assert_eq!(ctx.err(), None);
     /// cancel.cancel();
-    /// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    /// assert_eq!(ctx.err(), Some(ContextError::Cancelled));
     /// ```
     ///
     /// # Go equivalent
@@ -549,7 +556,7 @@ impl Context {
         }
     }
 
-    /// A child of `self` that is also cancelled (with [`ContextError::Canceled`]) when
+    /// A child of `self` that is also cancelled (with [`ContextError::Cancelled`]) when
     /// `token` is cancelled: bring a `tokio_util` cancellation into a context tree.
     ///
     /// # Panics
@@ -567,20 +574,20 @@ impl Context {
     /// let (ctx, _cancel) = Context::background().with_cancellation_token(token.clone());
     /// token.cancel();
     /// ctx.done().recv().await;
-    /// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    /// assert_eq!(ctx.err(), Some(ContextError::Cancelled));
     /// # }
     /// ```
     #[track_caller]
     pub fn with_cancellation_token(&self, token: CancellationToken) -> (Context, CancelHandle) {
         let node = self.new_cancel_node(None);
         if token.is_cancelled() {
-            cancel(&node, ContextError::Canceled, true);
+            cancel(&node, ContextError::Cancelled, true);
         } else if node.as_cancel().err().is_none() {
             let weak = Arc::downgrade(&node);
             let task = runtime_handle("Context::with_cancellation_token").spawn(async move {
                 token.cancelled().await;
                 if let Some(node) = weak.upgrade() {
-                    cancel(&node, ContextError::Canceled, true);
+                    cancel(&node, ContextError::Cancelled, true);
                 }
             });
             node.as_cancel().add_task(task.abort_handle());
@@ -873,7 +880,7 @@ impl Drop for CancelNode {
 }
 
 impl CancelHandle {
-    /// Cancels the context with [`ContextError::Canceled`] and every descendant, and stops its
+    /// Cancels the context with [`ContextError::Cancelled`] and every descendant, and stops its
     /// timer. Does nothing if it is already done.
     ///
     /// ```
@@ -888,7 +895,7 @@ impl CancelHandle {
     ///
     /// `cancel()`.
     pub fn cancel(&self) {
-        cancel(&self.node, ContextError::Canceled, true);
+        cancel(&self.node, ContextError::Cancelled, true);
     }
 
     /// Turns the handle into a guard that cancels when dropped: Go's `defer cancel()`.
@@ -1033,11 +1040,11 @@ mod tests {
         );
         for c in [&parent, &cancel_child, &value_child, &timer_child] {
             assert!(c.done().is_closed());
-            assert_eq!(c.err(), Some(ContextError::Canceled));
+            assert_eq!(c.err(), Some(ContextError::Cancelled));
         }
         let precanceled = parent.with_value("value");
         assert!(precanceled.done().is_closed());
-        assert_eq!(precanceled.err(), Some(ContextError::Canceled));
+        assert_eq!(precanceled.err(), Some(ContextError::Cancelled));
     }
 
     /// Go: `TestChildFinishesFirst` — a child's cancel removes it from its parent's map and
@@ -1053,7 +1060,7 @@ mod tests {
             );
             cancel.cancel();
             assert_eq!(parent.registered_children(), 0);
-            assert_eq!(child.err(), Some(ContextError::Canceled));
+            assert_eq!(child.err(), Some(ContextError::Cancelled));
             assert_eq!(parent.err(), None);
             assert!(!parent.done().is_closed());
         }
@@ -1095,7 +1102,7 @@ mod tests {
             let (child, cancel) = parent.with_cancel();
             if i % 2 == 0 {
                 cancel.cancel();
-                assert_eq!(child.err(), Some(ContextError::Canceled));
+                assert_eq!(child.err(), Some(ContextError::Cancelled));
             }
         }
         assert_eq!(parent.registered_children(), 0);
@@ -1163,8 +1170,8 @@ mod loom_tests {
             let t = thread::spawn(move || cancel_child.cancel());
             cancel_parent.cancel();
             t.join().unwrap();
-            assert_eq!(parent.err(), Some(ContextError::Canceled));
-            assert_eq!(child.err(), Some(ContextError::Canceled));
+            assert_eq!(parent.err(), Some(ContextError::Cancelled));
+            assert_eq!(child.err(), Some(ContextError::Cancelled));
             assert_eq!(parent.registered_children(), 0);
         });
     }
@@ -1183,7 +1190,7 @@ mod loom_tests {
             });
             cancel_parent.cancel();
             let child = t.join().unwrap();
-            assert_eq!(child.err(), Some(ContextError::Canceled));
+            assert_eq!(child.err(), Some(ContextError::Cancelled));
             assert_eq!(parent.registered_children(), 0);
         });
     }
@@ -1210,7 +1217,7 @@ mod loom_tests {
             });
             cancel_parent.cancel();
             t.join().unwrap();
-            assert_eq!(sibling.err(), Some(ContextError::Canceled));
+            assert_eq!(sibling.err(), Some(ContextError::Cancelled));
             assert_eq!(parent.registered_children(), 0);
         });
     }

@@ -33,7 +33,7 @@ fn test_background() {
 }
 
 /// Go: `TestWithCancel` — a context, a value-wrapped view of it and its child are all
-/// live, then all `Canceled` after one cancel.
+/// live, then all `Cancelled` after one cancel.
 #[tokio::test]
 async fn test_with_cancel() {
     let (c1, cancel) = Context::background().with_cancel();
@@ -48,7 +48,7 @@ async fn test_with_cancel() {
     cancel.cancel();
     for c in &contexts {
         assert_eq!(c.done().recv().await, None);
-        assert_eq!(c.err(), Some(ContextError::Canceled));
+        assert_eq!(c.err(), Some(ContextError::Cancelled));
     }
 }
 
@@ -122,9 +122,9 @@ async fn test_canceled_timeout() {
     let (c, cancel) = o.with_timeout(Duration::from_secs(2));
     cancel.cancel();
     assert!(is_done(&c));
-    assert_eq!(c.err(), Some(ContextError::Canceled));
+    assert_eq!(c.err(), Some(ContextError::Cancelled));
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(c.err(), Some(ContextError::Canceled));
+    assert_eq!(c.err(), Some(ContextError::Cancelled));
 }
 
 #[derive(Debug, PartialEq)]
@@ -264,7 +264,7 @@ async fn test_layers(seed: u64, test_timeout: bool) {
             let k = rng() as usize % cancels.len();
             cancels[k].cancel();
             assert!(is_done(&ctx), "seed={seed}: ctx should be canceled");
-            assert_eq!(ctx.err(), Some(ContextError::Canceled));
+            assert_eq!(ctx.err(), Some(ContextError::Cancelled));
         }
         assert_eq!(ctx.value::<Layer>(), Some(&Layer(*vals.last().unwrap())));
     }
@@ -308,21 +308,21 @@ async fn test_with_cancel_canceled_parent() {
     pcancel.cancel();
     let (c, _) = parent.with_cancel();
     c.cancelled().await;
-    assert_eq!(c.err(), Some(ContextError::Canceled));
+    assert_eq!(c.err(), Some(ContextError::Cancelled));
     let (t, _) = parent.with_timeout(Duration::from_secs(1));
-    assert_eq!(t.err(), Some(ContextError::Canceled));
+    assert_eq!(t.err(), Some(ContextError::Cancelled));
 }
 
 /// Go: `TestDeadlineExceededSupportsTimeout`, and Go's error wording.
 #[test]
 fn test_deadline_exceeded_supports_timeout() {
     assert!(ContextError::DeadlineExceeded.is_timeout());
-    assert_eq!(ContextError::Canceled.to_string(), "context canceled");
+    assert_eq!(ContextError::Cancelled.to_string(), "context canceled");
     assert_eq!(
         ContextError::DeadlineExceeded.to_string(),
         "context deadline exceeded"
     );
-    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(ContextError::Canceled);
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(ContextError::Cancelled);
     assert_eq!(boxed.to_string(), "context canceled");
 }
 
@@ -334,7 +334,7 @@ async fn never_upwards_and_error_inherited() {
     let (a, cancel_a) = parent.with_cancel();
     let (b, _cb) = parent.with_cancel();
     cancel_a.cancel();
-    assert_eq!(a.err(), Some(ContextError::Canceled));
+    assert_eq!(a.err(), Some(ContextError::Cancelled));
     assert_eq!(parent.err(), None);
     assert_eq!(b.err(), None);
     b.cancelled().await;
@@ -369,7 +369,7 @@ fn dropping_cancel_handle_does_not_cancel() {
     assert_eq!(ctx.err(), None);
     let (ctx, cancel) = Context::background().with_cancel();
     drop(cancel.drop_guard());
-    assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    assert_eq!(ctx.err(), Some(ContextError::Cancelled));
 }
 
 /// A tree of depth 100 and width 1,000 (1,000 chains of 100 under one root) cancels fully:
@@ -395,7 +395,7 @@ fn tree_depth_100_width_1000_cancels_fully() {
     cancel.cancel();
     assert!(leaves
         .iter()
-        .all(|c| c.err() == Some(ContextError::Canceled)));
+        .all(|c| c.err() == Some(ContextError::Cancelled)));
     assert!(dones.iter().all(|d| d.is_closed()));
     assert!(keep
         .iter()
@@ -426,7 +426,7 @@ async fn done_in_select() {
     cancel.cancel();
     let (seen, err) = worker.await.unwrap();
     assert!(seen >= 2);
-    assert_eq!(err, Some(ContextError::Canceled));
+    assert_eq!(err, Some(ContextError::Cancelled));
 }
 
 /// Many waiters on one context's done channel are all released by one cancel.
@@ -487,11 +487,11 @@ async fn cancellation_token_interop() {
     assert_eq!(ctx.err(), None);
     token.cancel();
     grandchild.cancelled().await;
-    assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    assert_eq!(ctx.err(), Some(ContextError::Cancelled));
     let pre = CancellationToken::new();
     pre.cancel();
     let (c2, _) = Context::background().with_cancellation_token(pre);
-    assert_eq!(c2.err(), Some(ContextError::Canceled));
+    assert_eq!(c2.err(), Some(ContextError::Cancelled));
 }
 
 /// `with_timeout` outside a runtime panics with a message saying what to do.
@@ -547,7 +547,7 @@ async fn cancelled_implies_err_when_an_ancestor_cancels() {
         tokio::task::yield_now().await;
         cancel.cancel();
         for h in handles {
-            assert_eq!(h.await.unwrap(), Some(ContextError::Canceled));
+            assert_eq!(h.await.unwrap(), Some(ContextError::Cancelled));
         }
     }
 }

@@ -136,7 +136,7 @@ async fn test_with_context() {
             ctx.done().is_closed(),
             "{errs:?}: ctx.done() was not closed"
         );
-        assert_eq!(ctx.err(), Some(ContextError::Canceled));
+        assert_eq!(ctx.err(), Some(ContextError::Cancelled));
     }
 }
 

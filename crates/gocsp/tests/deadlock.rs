@@ -236,7 +236,7 @@ fn err_group_members_wait_on_after() {
         g.wait().await.unwrap();
         assert_eq!(
             ctx.err(),
-            Some(ContextError::Canceled),
+            Some(ContextError::Cancelled),
             "cancelled once wait returns"
         );
     });
