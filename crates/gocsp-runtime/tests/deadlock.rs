@@ -17,10 +17,7 @@ use std::time::Duration;
 use gocsp_channel::__private::{select, Case, RecvCase};
 use gocsp_channel::chan;
 use gocsp_runtime::{go, go_blocking, time, Deadlock, Panic, Runtime};
-
-#[path = "support/scenarios.rs"]
-mod scenarios;
-use scenarios::{Expect, Scenario};
+use gocsp_test_support::scenarios::{self, Expect, Scenario};
 
 const UNBLOCK_AFTER: Duration = Duration::from_millis(400);
 fn scenarios() -> Vec<Scenario> {

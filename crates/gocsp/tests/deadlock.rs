@@ -33,10 +33,7 @@ use std::time::Duration;
 
 use gocsp::time::{after, Timer};
 use gocsp::{chan, go, select, Context, ContextError, ErrGroup, Receiver, Sender, WaitGroup};
-
-#[path = "../../gocsp-runtime/tests/support/scenarios.rs"]
-mod scenarios;
-use scenarios::{Expect, Scenario};
+use gocsp_test_support::scenarios::{self, Expect, Scenario};
 
 /// The longest wait of a "must not fire" program.
 const IDLE: Duration = Duration::from_millis(300);

@@ -1,25 +1,23 @@
-//! The harness of the whole-program tests (`tests/deadlock.rs` here and in the `gocsp`
-//! facade, which includes this file by path): each scenario runs in a child process of the
-//! test binary, and its exit status and stderr are checked.
+//! The harness of the whole-program tests (`tests/deadlock.rs` of `gocsp-runtime` and of the
+//! `gocsp` facade): each scenario runs in a child process of the test binary, and its exit
+//! status and stderr are checked.
 //!
 //! Separate processes, and `harness = false`, because the deadlock detector (rightly) never
 //! fires while a process has threads it does not know, such as libtest's, and because it ends
-//! the process.
-#![allow(
-    dead_code,
-    reason = "each test binary that includes this file uses part of it"
-)]
+//! the process. The harness itself starts no thread in a child: only the parent reads the
+//! children's stderr on threads of its own.
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub(crate) const FATAL: &str = "fatal error: all goroutines are asleep - deadlock!";
+/// Go's report of a deadlock: what the stderr of a process the detector ended starts with.
+pub const FATAL: &str = "fatal error: all goroutines are asleep - deadlock!";
 /// How long a child may run before it counts as hung (a deadlock that was never reported).
-pub(crate) const CHILD_LIMIT: Duration = Duration::from_secs(20);
+pub const CHILD_LIMIT: Duration = Duration::from_secs(20);
 
 /// What a scenario's process must do.
-pub(crate) enum Expect {
+pub enum Expect {
     /// Exit 0, with nothing about deadlocks in stderr.
     Ok,
     /// Exit 2, stderr starting with Go's message and containing these strings (the dump).
@@ -30,24 +28,24 @@ pub(crate) enum Expect {
 
 impl Expect {
     /// [`Expect::Deadlock`] with these strings.
-    pub(crate) fn deadlock(needles: &[&str]) -> Expect {
+    pub fn deadlock(needles: &[&str]) -> Expect {
         Expect::Deadlock(needles.iter().map(|s| s.to_string()).collect())
     }
 
     /// [`Expect::Status`] with these strings.
-    pub(crate) fn status(code: i32, needles: &[&str]) -> Expect {
+    pub fn status(code: i32, needles: &[&str]) -> Expect {
         Expect::Status(code, needles.iter().map(|s| s.to_string()).collect())
     }
 }
 
 /// A scenario: its name, the program, what its process must do.
-pub(crate) type Scenario = (&'static str, fn(), Expect);
+pub type Scenario = (&'static str, fn(), Expect);
 
 /// The test binary's `main`. With `GOCSP_SCENARIO=<name>` set (a child), runs that scenario
 /// and exits 0 if it returns. Otherwise re-executes this binary once per scenario, in
 /// parallel, with `GOCSP_SCENARIO` and `GOMAXPROCS=gomaxprocs` set, checks every child, and
 /// exits 1 if one failed. Arguments that do not start with `-` filter scenarios by name.
-pub(crate) fn main(all: Vec<Scenario>, gomaxprocs: &str) {
+pub fn main(all: Vec<Scenario>, gomaxprocs: &str) {
     if let Ok(name) = std::env::var("GOCSP_SCENARIO") {
         let (_, f, _) = all
             .iter()
@@ -164,5 +162,52 @@ fn check(expect: &Expect, code: Option<i32>, stderr: &str, hung: bool) -> Option
                 lacks(needles)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owned(needles: &[&str]) -> Vec<String> {
+        needles.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn ok_needs_exit_0_and_no_report() {
+        assert_eq!(check(&Expect::Ok, Some(0), "some log\n", false), None);
+        assert!(check(&Expect::Ok, Some(1), "", false).is_some());
+        assert!(check(&Expect::Ok, None, "", false).is_some());
+        let report = format!("{FATAL}\n");
+        assert!(check(&Expect::Ok, Some(0), &report, false).is_some());
+    }
+
+    #[test]
+    fn deadlock_needs_exit_2_the_report_first_and_every_needle() {
+        let stderr = format!("{FATAL}\n\ngoroutine 1 [chan receive]:\nmain\n");
+        let expect = Expect::deadlock(&["[chan receive]:\nmain\n"]);
+        assert_eq!(check(&expect, Some(2), &stderr, false), None);
+        assert!(check(&expect, Some(1), &stderr, false).is_some());
+        let late = format!("noise\n{stderr}");
+        assert!(check(&expect, Some(2), &late, false).is_some());
+        let missing = Expect::Deadlock(owned(&["[select]:"]));
+        let why = check(&missing, Some(2), &stderr, false).unwrap();
+        assert!(why.contains("lacks"), "{why}");
+    }
+
+    #[test]
+    fn status_needs_that_code_and_every_needle() {
+        let expect = Expect::status(101, &["panicked"]);
+        assert_eq!(check(&expect, Some(101), "thread panicked at", false), None);
+        assert!(check(&expect, Some(2), "thread panicked at", false).is_some());
+        assert!(check(&expect, Some(101), "", false).is_some());
+    }
+
+    #[test]
+    fn a_hung_child_always_fails() {
+        let why = check(&Expect::deadlock(&[]), None, "", true).unwrap();
+        assert!(why.contains("never reported"), "{why}");
+        let why = check(&Expect::Ok, None, "", true).unwrap();
+        assert!(why.contains("never finished"), "{why}");
     }
 }
