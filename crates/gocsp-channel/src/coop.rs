@@ -21,7 +21,7 @@ impl Unbudgeted {
 }
 
 /// Completed operations per unit of tokio's budget. Reading the budget is a lookup of tokio's
-/// thread-local context on entry and again on exit, about a quarter of the instructions of a
+/// thread-local context on entry and again on exit, a large share of the instructions of a
 /// whole buffered send; charging one unit per `OPS_PER_UNIT` completed operations keeps
 /// the yield (a task looping on an always-ready channel still yields after
 /// `128 * OPS_PER_UNIT` operations rather than 128) at a fraction of the cost.

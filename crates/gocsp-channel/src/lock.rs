@@ -36,28 +36,28 @@ const HINT_SHIFT: u32 = HINT_BITS + 1;
 /// Why not a parking mutex (parking_lot, futex): a channel's critical sections are a few dozen
 /// instructions, and its lock is taken on tokio worker threads. Parking a worker thread on a
 /// futex stops every task queued on it, and waking it costs a system call and a cross-core
-/// wake-up. Under contention from two workers parking_lot's mutex spent a quarter of an
-/// `mpmc4` profile in `lock_slow` and its `sched_yield`s; its unlock is also a second atomic
-/// read-modify-write per operation (it must check for parked threads), where this unlock is a
-/// plain release store. Nothing waits while holding this lock (values are dropped and wakers
-/// woken after unlocking; only a waker's `clone` runs inside), so a holder is always about to
-/// release it, and nobody needs to be woken by an unlock.
+/// wake-up. Under contention from two workers a parking mutex spends a large share of an
+/// `mpmc4` profile in its slow path (parking_lot's `lock_slow` and its `sched_yield`s); its
+/// unlock is also a second atomic read-modify-write per operation (it must check for parked
+/// threads), where this unlock is a plain release store. Nothing waits while holding this lock
+/// (values are dropped and wakers woken after unlocking; only a waker's `clone` runs inside), so
+/// a holder is always about to release it, and nobody needs to be woken by an unlock.
 ///
 /// Why it naps anyway: when many tasks on two workers hammer one channel, the holder's worker
 /// releases and re-takes the lock in a tight loop while the other worker spins on it, and each
 /// operation moves the lock's cache line between the cores. The work is serial on the lock,
 /// so it runs fastest on one core. A thread that meets contention again within
-/// [`NAP_WITHIN`] of its own completed operations (a convoy, not a chance collision), and
-/// still finds the lock held after spinning, therefore sleeps for the shortest time the OS
-/// gives (about 50 µs of timer slack) instead of yielding: the holder's worker runs its batch
-/// without the line bouncing, and tokio's work stealing takes over what was queued on the
-/// napping worker. Measured side by side (`compare --workers 2 --impl =gocsp`, 3 alternated
-/// runs each): `mpmc4_chan128` 45–74 → 40–43 ns, `chan_sem` 72–79 → 40–42 ns,
-/// `select_sync_contended` 2,050–2,125 → 1,180–1,260 ns, `mpsc4_chan128` 73–75 → 56–71 ns; the
-/// price is 1→1 on `chan(128)`, which pipelines across two cores and now collapses onto one
-/// more often (44–57 → 57–61 ns). kanal's lock does the same, with a 1 ms sleep; Go's runtime
-/// lock sleeps on a futex after spinning and yielding. A blocking-API caller on an OS thread
-/// completes no async operations, so once contended it always naps after spinning.
+/// [`NAP_WITHIN`](raw::NAP_WITHIN) of its own completed operations (a convoy, not a chance
+/// collision), and still finds the lock held after spinning, therefore sleeps for the shortest
+/// time the OS gives instead of yielding: the holder's worker runs its batch without the line
+/// bouncing, and tokio's work stealing takes over what was queued on the napping worker. This
+/// speeds up the contended workloads (many senders and receivers on one channel, a channel used
+/// as a semaphore, contended selects); the price is a lone producer and consumer on a buffered
+/// channel, which pipeline across two cores and collapse onto one whenever two of their chance
+/// collisions come close together (docs/performance.md has the figures). kanal's lock does the
+/// same, with a 1 ms sleep; Go's runtime lock sleeps on a futex after spinning and yielding. A
+/// blocking-API caller on an OS thread completes no async operations, so once contended it
+/// always naps after spinning.
 ///
 /// A holder that is descheduled (an OS thread preempted inside the critical section) keeps
 /// others waiting until it runs again; yielding or napping after a short spin hands its core
@@ -74,12 +74,14 @@ mod raw {
     pub(crate) struct RawLock(AtomicBool);
 
     /// A thread that meets contention again within this many of its own completed channel
-    /// operations naps instead of yielding (see this module's docs). Chance collisions
-    /// of a 1→1 pair on two cores come about once per 150 operations here; a convoy of
-    /// 4 senders and 4 receivers on one channel, once per 6.
+    /// operations naps instead of yielding (see this module's docs). The bound sits between
+    /// the two cases it must tell apart: a 1→1 pair on two cores collides by chance far more
+    /// rarely than this, while a convoy of several senders and receivers on one channel
+    /// collides every few operations (docs/performance.md has the counts).
     pub(super) const NAP_WITHIN: u32 = 64;
 
-    /// The nap: 1 µs asked, about 50 µs slept once the kernel's timer slack rounds it up.
+    /// The nap: a token sleep. The kernel rounds it up by the thread's timer slack (50 µs by
+    /// default on Linux), which is what a nap really lasts.
     const NAP: std::time::Duration = std::time::Duration::from_micros(1);
 
     /// Records a contention on this thread and says whether the previous one was recent

@@ -2,12 +2,11 @@
 //!
 //! Every poll that blocks in a new wait reads it, so it must be cheap. On Linux and FreeBSD it
 //! is the kernel's coarse monotonic clock (`CLOCK_MONOTONIC_COARSE`): a read of the vDSO page
-//! the kernel updates at each tick, 6 ns on the 2-core VM this was measured on, against 25 ns
-//! for `Instant::now()` (which reads the TSC through the hypervisor's clock). Its resolution is
-//! the tick, 1 to 10 ms, far below what a goroutine dump shows (Go prints whole minutes, and
-//! only stamps `waitsince` when a GC sweeps the stacks). The precise clock was 12 % of a
-//! 1-worker ping-pong profile; with this one (and the blocked site written only when it
-//! changes) eight interleaved runs averaged 357 ns a round trip against 411 ns before.
+//! the kernel updates at each tick, several times cheaper than `Instant::now()` (which reads the
+//! TSC, on a VM through the hypervisor's clock). Its resolution is the tick, 1 to 10 ms, far
+//! below what a goroutine dump shows (Go prints whole minutes, and only stamps `waitsince` when
+//! a GC sweeps the stacks). The precise clock would be a visible share of a ping-pong between
+//! goroutines, where every round trip blocks twice (docs/performance.md has the figures).
 //!
 //! Elsewhere it is `std::time::Instant`. Either way it is wall-clock time: tokio's paused
 //! test clock (`start_paused`) does not move it.

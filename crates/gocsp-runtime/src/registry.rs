@@ -62,8 +62,8 @@ impl BlockedAt {
 /// right after the `Arc`'s reference counts (48 bytes with them); the blocked record (written
 /// when a poll blocks) follows; what only a dump reads comes last. With thousands of goroutines
 /// their records do not stay in cache, and a poll then touches one or two lines of it, not
-/// three as with the compiler's field order (which put the blocked record first and the state
-/// last).
+/// three as with the compiler's own field order (which puts the blocked record first and the
+/// state last).
 #[repr(C)]
 pub(crate) struct Info {
     /// One of `RUNNING`, `RUNNABLE`, `WAITING`, `BLOCKED`.
