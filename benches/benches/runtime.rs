@@ -1,6 +1,6 @@
-//! Issue 5's overhead target: `go!` spawn+join against `tokio::spawn`+join, both on one gocsp
-//! runtime, so the ratio is what the goroutine wrapper (registry record, span, counting waker,
-//! panic capture) costs. One element is one goroutine spawned and awaited.
+//! The goroutine wrapper's overhead: `go!` spawn+join against `tokio::spawn`+join, both on one
+//! gocsp runtime, so the ratio is what the goroutine wrapper (registry record, span, counting
+//! waker, panic capture) costs. One element is one goroutine spawned and awaited.
 //!
 //! - `SpawnJoin`: spawn one, await it, repeat (the spawn path's latency).
 //! - `SpawnJoin100`: spawn 100, then await all 100 (spawns spread over the workers).

@@ -1,4 +1,4 @@
-//! gocsp-sync's two benchmarks from issue 6: `WaitGroup` add/done on 1,000 goroutines (Go's
+//! gocsp-sync's two benchmarks: `WaitGroup` add/done on 1,000 goroutines (Go's
 //! `BenchmarkWaitGroupAddDone`; the Go figure is in `cargo xtask bench`, row `wg_adddone_1k`),
 //! and one `Context` cancellation fanned out to 10,000 waiting goroutines, against tokio-util's
 //! `CancellationToken` (row `ctx_cancel_10k`). One element is one add+done pair, or one
