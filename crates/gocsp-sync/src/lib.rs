@@ -52,9 +52,10 @@
 //! # Design notes
 //!
 //! - The cores of [`WaitGroup`], [`Cond`] and the [`Context`] tree are runtime-agnostic
-//!   (atomics, a mutex and plain `Waker`s) and checked with loom (`--cfg loom`). tokio is used
-//!   at the edges only: timers for deadlines, spawning goroutines through `gocsp-runtime`, and
-//!   refusing to block a runtime thread in [`WaitGroup::wait_blocking`].
+//!   (atomics, a mutex and plain `Waker`s); those of [`WaitGroup`] and the [`Context`] tree are
+//!   checked with loom models (`--cfg loom`, `cargo xtask loom`). tokio is used at the edges
+//!   only: timers for deadlines, spawning goroutines through `gocsp-runtime`, and refusing to
+//!   block a runtime thread in [`WaitGroup::wait_blocking`].
 //! - Every future that waits reports the user's source line to `gocsp-channel`'s observer
 //!   hook, so `gocsp::dump()` shows `sync.WaitGroup.Wait` / `sync.Cond.Wait` like Go does.
 //! - [`Context::done`] is a `gocsp-channel` [`Receiver<()>`](gocsp_channel::Receiver) that is
