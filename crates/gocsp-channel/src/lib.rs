@@ -22,9 +22,9 @@
 //!
 //! # Semantics
 //!
-//! - [`chan(0)`](chan) is a rendezvous: [`Sender::send`] completes only once a receiver has taken
+//! - [`chan(0)`](chan()) is a rendezvous: [`Sender::send`] completes only once a receiver has taken
 //!   the value, and [`Sender::try_send`] succeeds only if a receiver is waiting.
-//!   [`chan(n)`](chan) buffers `n` values; [`unbounded`] never makes a sender wait.
+//!   [`chan(n)`](chan()) buffers `n` values; [`unbounded`] never makes a sender wait.
 //! - Values are FIFO per channel; waiting receivers and waiting senders are each served in FIFO
 //!   order.
 //! - [`close`](Sender::close) (from either side) returns `true` if it closed the channel, `false`
