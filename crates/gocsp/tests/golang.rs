@@ -45,9 +45,7 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 
 use gocsp::{chan, go, select, Receiver, Sender};
-
-mod common;
-use common::{flag_pending, until};
+use gocsp_test_support::{flag_pending, until};
 
 /// Detaches a goroutine: Go's `go f()` without a handle.
 fn detach<T>(h: gocsp::GoHandle<T>) {

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gocsp::{chan, select, select_blocking, Receiver, SendError, Sender};
-
-mod common;
-use common::{flag_pending, until, Countdown, Rng};
+use gocsp_test_support::{flag_pending, until, Countdown, Rng};
 
 /// Exactly one case fires: with every case ready, each select takes one value from one
 /// channel (or sends one), and every other channel is untouched.

@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use futures::future::Either;
 use gocsp::{chan, select, Receiver, Sender};
-
-mod common;
-use common::{Countdown, Rng};
+use gocsp_test_support::{Countdown, Rng};
 
 /// Tasks racing over the channels.
 const TASKS: usize = 6;
