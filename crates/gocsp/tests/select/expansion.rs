@@ -1,7 +1,7 @@
-//! The macro's own contract, run through the facade: evaluation order, lazy send values,
-//! what happens to unused results, and cancellation of a waiting `select!`. The engine's
-//! semantics (fairness, exactly-once handoff, Go's select tests) are tested in
-//! `gocsp-channel`; here the cases are chosen so that only the expansion is under test.
+//! The macro's own contract: evaluation order, lazy send values, what happens to unused
+//! results, and cancellation of a waiting `select!`. The semantics every select keeps
+//! (fairness, exactly-once handoff) are tested in `rules` and `stress`, Go's select tests in
+//! `tests/golang.rs`; here the cases are chosen so that only the expansion is under test.
 
 use std::future::pending;
 use std::sync::Mutex;

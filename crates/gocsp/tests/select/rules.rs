@@ -1,5 +1,25 @@
-//! `select!` against every rule of DESIGN.md's "select!" section, one test per rule, through
-//! the facade as a user writes it.
+//! The rules of `select!` (and `select_blocking!`), one test per rule:
+//!
+//! - Exactly one case fires per select; every other case takes and sends nothing.
+//! - The choice among ready cases is uniformly random, also among cases that become ready
+//!   together while the select waits; with `biased;` the cases are tried in written order,
+//!   `fut` cases included.
+//! - A send case's value expression is evaluated only when that case is chosen.
+//! - `default` fires only when no case is ready at the call; a parked peer, a parked select
+//!   included, makes a case ready. A loop of selects that keep taking `default` still lets the
+//!   other tasks run.
+//! - A `None` channel (Go's nil channel) is never ready, and a case whose guard is false is
+//!   disabled without its channel or value being evaluated; a select of only such cases, like
+//!   `select! {}`, waits forever.
+//! - A closed channel is always ready: a receive gets `None`, a send gets its value back in
+//!   `Err`; closing a channel wakes a select parked on it.
+//! - A `fut(..)` case takes any future and binds its output; without `biased;` it shares
+//!   fairly with channel cases.
+//! - Any number of cases works (1, 2, 8, 64), one channel may appear in several cases, and a
+//!   body may reassign the variable that held its channel.
+//! - `select_blocking!` keeps the same rules on OS threads.
+//! - Two selects meeting on an unbuffered channel hand a value over exactly once, and a select
+//!   future dropped at any point loses no value.
 
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -389,6 +409,26 @@ async fn one_case() {
     assert_eq!(r, Some(3));
 }
 
+/// Smoke test: `select!` expands against the engine (a receive among two cases, then a send
+/// with `default` on a channel with room).
+#[tokio::test]
+async fn smoke() {
+    let (tx, rx) = chan::<i32>(1);
+    let (tx2, rx2) = chan::<i32>(1);
+    tx.send(1).await.unwrap();
+    let got = select! {
+        recv(rx) -> v => v,
+        recv(rx2) -> v => v.map(|x| x + 100),
+    };
+    assert_eq!(got, Some(1));
+    let r = select! {
+        send(tx2, 5) -> res => res.is_ok(),
+        default => false,
+    };
+    assert!(r);
+    assert_eq!(rx2.recv().await, Some(5));
+}
+
 #[tokio::test]
 async fn two_cases() {
     let (tx1, rx1) = chan::<u32>(1);
@@ -492,7 +532,7 @@ async fn body_may_reassign_the_channel_variable() {
     assert_eq!(seen, [0, 1, 2]);
     assert!(c.is_none());
 
-    // DESIGN's form: `send(c[3].as_ref(), v) -> _ => c[3] = None`.
+    // The same for send cases: `send(c[3].as_ref(), v) -> _ => c[3] = None`.
     let chans: Vec<(Sender<u32>, Receiver<u32>)> = (0..4).map(|_| chan(1)).collect();
     let mut c: Vec<Option<Sender<u32>>> = chans.iter().map(|p| Some(p.0.clone())).collect();
     let mut sent = 0;

@@ -1,0 +1,18 @@
+//! `select!` and `select_blocking!` through the facade, as a user writes them: one test binary,
+//! one module per aspect.
+//!
+//! - `rules`: the rules every `select!` keeps (one ready case fires, uniform choice, `biased;`,
+//!   `default`, nil channels and guards, closed channels, `fut` cases, lazy send values), one
+//!   test per rule.
+//! - `expansion`: the macro's own contract: in what order and how often it evaluates guards,
+//!   channel, value and future expressions, what happens to unused results, and that a
+//!   cancelled `select!` builds and takes nothing.
+//! - `stress`: tasks racing `select!`s that are dropped at random points, every value
+//!   accounted for.
+//!
+//! Go's own select tests, ported, are `tests/golang.rs`; the macros' compile-time tests
+//! (trybuild) are `crates/gocsp-macros/tests/ui.rs`.
+
+mod expansion;
+mod rules;
+mod stress;
