@@ -92,7 +92,7 @@ impl State {
 ///
 /// ```
 /// # gocsp_runtime::run(async {
-/// let h = gocsp_runtime::go_named("idle", std::future::pending::<()>());
+/// let h = gocsp_runtime::go!(name = "idle", std::future::pending::<()>());
 /// let d = gocsp_runtime::dump();
 /// let g = d.get(h.id()).unwrap();
 /// assert_eq!(g.name.as_deref(), Some("idle"));
@@ -138,7 +138,7 @@ pub struct Goroutine {
 ///
 /// ```
 /// # gocsp_runtime::run(async {
-/// let h = gocsp_runtime::go_named("sleeper", std::future::pending::<()>());
+/// let h = gocsp_runtime::go!(name = "sleeper", std::future::pending::<()>());
 /// let d = gocsp_runtime::dump();
 /// let g = d.get(h.id()).unwrap();
 /// assert_eq!(g.name.as_deref(), Some("sleeper"));
@@ -286,7 +286,7 @@ pub(crate) fn snapshot_running(info: &Info) -> Goroutine {
 ///
 /// ```
 /// # gocsp_runtime::run(async {
-/// let h = gocsp_runtime::go_named("idle", std::future::pending::<()>());
+/// let h = gocsp_runtime::go!(name = "idle", std::future::pending::<()>());
 /// gocsp_runtime::yield_now().await;
 /// let d = gocsp_runtime::dump();
 /// assert!(d.get(h.id()).is_some());

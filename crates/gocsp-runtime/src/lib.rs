@@ -6,7 +6,7 @@
 //!
 //! # Goroutines
 //!
-//! [`go!`] (or [`go()`], [`go_named`]) spawns a future on the current tokio runtime — gocsp's own
+//! [`go!`] (or [`go()`], or [`Goroutine::builder`] for a name or a site) spawns a future on the current tokio runtime — gocsp's own
 //! ([`run`], [`Runtime`]) or a service's `#[tokio::main]` — and returns a [`GoHandle`]: await
 //! it for `Result<T, GoError>`, or drop it to detach. Each goroutine has an id (from 1), an
 //! optional name, the source location of its `go!`, and runs in a `tracing` span `goroutine`.
@@ -92,9 +92,10 @@ pub mod trace;
 pub use dump::{dump, num_goroutine, print_dump, Dump, Goroutine, State};
 pub use gocsp_channel::hook::Op;
 pub use goroutine::{
-    current_id, go, go_at, go_blocking, go_blocking_named, go_named, spawn, yield_now, GoError,
-    GoHandle, Panic,
+    current_id, go, go_blocking, yield_now, GoError, GoHandle, GoroutineBuilder, Panic,
 };
+#[doc(hidden)]
+pub use runtime::runtime_handle;
 pub use runtime::{detect_deadlocks, run, Builder, Deadlock, DetectDeadlocks, Runtime, SigQuit};
 
 /// Starts a goroutine: `go!(future)` or `go!(name = expr, future)`, returning its
@@ -125,7 +126,7 @@ pub use runtime::{detect_deadlocks, run, Builder, Deadlock, DetectDeadlocks, Run
 #[macro_export]
 macro_rules! go {
     (name = $name:expr, $fut:expr $(,)?) => {
-        $crate::go_named($name, $fut)
+        $crate::GoroutineBuilder::new().name($name).spawn($fut)
     };
     ($fut:expr $(,)?) => {
         $crate::go($fut)
@@ -155,7 +156,9 @@ macro_rules! go {
 #[macro_export]
 macro_rules! go_blocking {
     (name = $name:expr, $f:expr $(,)?) => {
-        $crate::go_blocking_named($name, $f)
+        $crate::GoroutineBuilder::new()
+            .name($name)
+            .spawn_blocking($f)
     };
     ($f:expr $(,)?) => {
         $crate::go_blocking($f)

@@ -9,6 +9,27 @@ use crate::deadlock::{self, InternalTask};
 use crate::goroutine::{set_panic_policy, GoFuture, Panic};
 use crate::registry::{Info, Kind};
 
+/// The current tokio runtime's handle, or a panic that names `what` and says how to start a
+/// runtime: the one check behind every gocsp call that needs a runtime (`go!`, the timers of
+/// `time`, context deadlines, `ErrGroup::go`). Not a public API.
+///
+/// ```should_panic
+/// gocsp_runtime::runtime_handle("my_call"); // panics: "gocsp: my_call called outside a Tokio runtime; ..."
+/// ```
+#[doc(hidden)]
+#[track_caller]
+pub fn runtime_handle(what: &str) -> tokio::runtime::Handle {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => h,
+        Err(_) => panic!(
+            "gocsp: {what} called outside a Tokio runtime; run your async code with \
+             #[gocsp::main], gocsp::run(..), gocsp::Runtime::block_on(..) or inside a \
+             multi-thread #[tokio::main] runtime with timers enabled (or enter one with \
+             Handle::enter)"
+        ),
+    }
+}
+
 /// What the deadlock detector does when every goroutine is blocked forever (see
 /// [`Builder::deadlock`] and the rules in the crate docs, "Deadlock detector").
 ///

@@ -32,19 +32,10 @@ use pin_project_lite::pin_project;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
+use crate::runtime::runtime_handle;
+
 pub use std::time::Duration;
 pub use tokio::time::Instant;
-
-#[track_caller]
-fn runtime(what: &str) -> Handle {
-    match Handle::try_current() {
-        Ok(h) => h,
-        Err(_) => panic!(
-            "gocsp: {what} needs a Tokio runtime with timers; run your async code with \
-             #[gocsp::main], gocsp::run(..) or inside a #[tokio::main] runtime"
-        ),
-    }
-}
 
 /// A channel that receives the time once, after `d`.
 ///
@@ -68,7 +59,7 @@ fn runtime(what: &str) -> Handle {
 /// `time.After(d)`.
 #[track_caller]
 pub fn after(d: Duration) -> Receiver<Instant> {
-    let rt = runtime("time::after");
+    let rt = runtime_handle("time::after");
     let deadline = Instant::now() + d;
     let (tx, rx) = chan(1);
     rt.spawn(async move {
@@ -103,7 +94,7 @@ pub fn after(d: Duration) -> Receiver<Instant> {
 #[track_caller]
 pub fn tick(d: Duration) -> Receiver<Instant> {
     assert!(!d.is_zero(), "gocsp: non-positive interval for time::tick");
-    let rt = runtime("time::tick");
+    let rt = runtime_handle("time::tick");
     let (tx, rx) = chan(1);
     rt.spawn(async move {
         let mut interval = tokio::time::interval_at(Instant::now() + d, d);
@@ -271,7 +262,7 @@ impl Timer {
     /// Outside a tokio runtime.
     #[track_caller]
     pub fn new(d: Duration) -> Timer {
-        let rt = runtime("time::Timer::new");
+        let rt = runtime_handle("time::Timer::new");
         let shared = Shared::new();
         let mut t = Timer {
             c: shared.rx.clone(),
@@ -386,7 +377,7 @@ impl Ticker {
     #[track_caller]
     pub fn new(d: Duration) -> Ticker {
         assert!(!d.is_zero(), "gocsp: non-positive interval for Ticker::new");
-        let rt = runtime("time::Ticker::new");
+        let rt = runtime_handle("time::Ticker::new");
         let shared = Shared::new();
         let mut t = Ticker {
             c: shared.rx.clone(),

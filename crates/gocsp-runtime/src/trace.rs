@@ -23,7 +23,7 @@
 //! tracing::subscriber::with_default(subscriber, || {
 //!     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 //!     rt.block_on(async {
-//!         gocsp_runtime::go_named("job", async {}).await.unwrap();
+//!         gocsp_runtime::go!(name = "job", async {}).await.unwrap();
 //!     });
 //! });
 //! let report = guard.finish();
@@ -431,7 +431,7 @@ impl Drop for ProfileGuard {
 /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
 /// rt.block_on(async {
 ///     let (tx, rx) = gocsp_channel::chan::<u32>(0);
-///     let h = gocsp_runtime::go_named("rx", async move { rx.recv().await });
+///     let h = gocsp_runtime::go!(name = "rx", async move { rx.recv().await });
 ///     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
 ///     tx.send(1).await.unwrap();
 ///     h.await.unwrap();
@@ -464,7 +464,7 @@ pub struct SiteProfile {
 /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
 /// rt.block_on(async {
 ///     let hs: Vec<_> = (0..4)
-///         .map(|_| gocsp_runtime::go_named("nap", tokio::time::sleep(std::time::Duration::from_secs(1))))
+///         .map(|_| gocsp_runtime::go!(name = "nap", tokio::time::sleep(std::time::Duration::from_secs(1))))
 ///         .collect();
 ///     for h in hs { h.await.unwrap(); }
 /// });

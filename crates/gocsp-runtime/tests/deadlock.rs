@@ -176,12 +176,12 @@ fn two_goroutines_wait_for_each_other() {
         let (b_tx, b_rx) = chan::<()>(0);
         let (done_tx, done_rx) = chan::<()>(0);
         let d1 = done_tx.clone();
-        gocsp_runtime::go_named("ping", async move {
+        gocsp_runtime::go!(name = "ping", async move {
             let _ = a_rx.recv().await;
             let _ = b_tx.send(()).await;
             let _ = d1.send(()).await;
         });
-        gocsp_runtime::go_named("pong", async move {
+        gocsp_runtime::go!(name = "pong", async move {
             let _ = b_rx.recv().await;
             let _ = a_tx.send(()).await;
             let _ = done_tx.send(()).await;
@@ -202,7 +202,7 @@ fn select_with_only_nil_cases() {
 fn main_joins_a_stuck_goroutine() {
     program(async {
         let (_tx, rx) = chan::<i32>(0);
-        let h = gocsp_runtime::go_named("stuck", async move { rx.recv().await });
+        let h = gocsp_runtime::go!(name = "stuck", async move { rx.recv().await });
         let _ = h.await;
     });
 }
@@ -318,7 +318,7 @@ fn gocsp_trace_profile() {
         let handles: Vec<_> = (0..3)
             .map(|_| {
                 let rx = rx.clone();
-                gocsp_runtime::go_named("waiter", async move { rx.recv().await })
+                gocsp_runtime::go!(name = "waiter", async move { rx.recv().await })
             })
             .collect();
         time::sleep(Duration::from_millis(50)).await;
@@ -334,9 +334,11 @@ fn gocsp_trace_profile() {
 fn gocsp_trace_fmt() {
     std::env::set_var("GOCSP_TRACE", "fmt");
     program(async {
-        gocsp_runtime::go_named("traced", async { tracing::info!("hello from a goroutine") })
-            .await
-            .unwrap();
+        gocsp_runtime::go!(name = "traced", async {
+            tracing::info!("hello from a goroutine")
+        })
+        .await
+        .unwrap();
     });
 }
 
@@ -467,7 +469,7 @@ fn tcp_accept_loop() {
         let port = listener.local_addr().unwrap().port();
         let (done_tx, done_rx) = chan::<()>(0);
         let (_never_tx, never_rx) = chan::<()>(0);
-        gocsp_runtime::go_named("acceptor", async move {
+        gocsp_runtime::go!(name = "acceptor", async move {
             // Blocked in a gocsp receive AND waiting for I/O: the socket's waker keeps it alive.
             tokio::select! {
                 r = listener.accept() => { r.unwrap(); }
@@ -493,7 +495,7 @@ fn panic_abort() {
         .worker_threads(2)
         .panic(Panic::Abort)
         .run(async {
-            let h = gocsp_runtime::go_named("crasher", async { panic!("boom") });
+            let h = gocsp_runtime::go!(name = "crasher", async { panic!("boom") });
             let _ = h.await;
             unreachable!("the process exits first");
         });
@@ -505,7 +507,7 @@ fn panic_log_returns_err() {
         .with(gocsp_runtime::trace::fmt_layer())
         .init();
     program(async {
-        let err = gocsp_runtime::go_named("crasher", async { panic!("boom") })
+        let err = gocsp_runtime::go!(name = "crasher", async { panic!("boom") })
             .await
             .unwrap_err();
         eprintln!("handle: {err}");
@@ -515,7 +517,7 @@ fn panic_log_returns_err() {
 fn sigquit_dumps_and_exits() {
     program(async {
         let (_tx, rx) = chan::<()>(0);
-        gocsp_runtime::go_named("sleeper", async move { rx.recv().await });
+        gocsp_runtime::go!(name = "sleeper", async move { rx.recv().await });
         gocsp_runtime::yield_now().await;
         let status = Command::new("kill")
             .arg("-QUIT")

@@ -70,10 +70,54 @@ async fn spawn_site_is_the_callers_line() {
     assert_eq!(h.location().line(), line);
     assert!(h.location().file().ends_with("goroutine.rs"));
     let line = line!() + 1;
-    let h2 = gocsp_runtime::go_named("x", async {});
+    let h2 = gocsp_runtime::go!(name = "x", async {});
     assert_eq!(h2.location().line(), line);
     h.await.unwrap();
     h2.await.unwrap();
+}
+
+/// The builder behind `go!` and `go_blocking!`: a name, the caller's line or an explicit site,
+/// async or blocking; every goroutine it starts is in the dump while it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builder_names_sites_and_blocking() {
+    use gocsp_runtime::{Goroutine, GoroutineBuilder};
+    let (tx, rx) = chan::<u32>(0);
+    let line = line!() + 1;
+    let a = Goroutine::builder()
+        .name("a")
+        .spawn(async move { rx.recv().await });
+    assert_eq!((a.name(), a.location().line()), (Some("a"), line));
+    assert_eq!(a.location().file(), file!());
+    let g = loop {
+        let g = gocsp_runtime::dump().get(a.id()).unwrap().clone();
+        if matches!(g.state, State::Blocked { .. }) {
+            break g;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(g.name.as_deref(), Some("a"));
+    tx.send(5).await.unwrap();
+    assert_eq!(a.await.unwrap(), Some(5));
+
+    let site = std::panic::Location::caller();
+    let b = GoroutineBuilder::new().site(site).spawn(async { 1 });
+    assert_eq!(b.location(), site);
+    assert_eq!(b.name(), None);
+    assert_eq!(b.await.unwrap(), 1);
+
+    let line = line!() + 1;
+    let c = Goroutine::builder().name("c").spawn_blocking(|| {
+        let id = gocsp_runtime::current_id();
+        let g = gocsp_runtime::dump().get(id.unwrap()).cloned().unwrap();
+        (g.name, g.blocking)
+    });
+    assert_eq!((c.name(), c.location().line()), (Some("c"), line));
+    assert_eq!(c.await.unwrap(), (Some("c".to_owned()), true));
+
+    let e = go_blocking!(name = "boom", || panic!("x"))
+        .await
+        .unwrap_err();
+    assert!(e.is_panic() && e.name() == Some("boom"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

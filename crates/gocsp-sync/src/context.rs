@@ -584,12 +584,14 @@ impl Context {
             cancel(&node, ContextError::Cancelled, true);
         } else if node.as_cancel().err().is_none() {
             let weak = Arc::downgrade(&node);
-            let task = runtime_handle("Context::with_cancellation_token").spawn(async move {
-                token.cancelled().await;
-                if let Some(node) = weak.upgrade() {
-                    cancel(&node, ContextError::Cancelled, true);
-                }
-            });
+            let task = gocsp_runtime::runtime_handle("Context::with_cancellation_token").spawn(
+                async move {
+                    token.cancelled().await;
+                    if let Some(node) = weak.upgrade() {
+                        cancel(&node, ContextError::Cancelled, true);
+                    }
+                },
+            );
             node.as_cancel().add_task(task.abort_handle());
         }
         (Context { node: node.clone() }, CancelHandle { node })
@@ -651,8 +653,8 @@ impl Context {
                 cancel(&node, ContextError::DeadlineExceeded, true);
             } else {
                 let weak = Arc::downgrade(&node);
-                let task =
-                    runtime_handle("Context::with_deadline / with_timeout").spawn(async move {
+                let task = gocsp_runtime::runtime_handle("Context::with_deadline / with_timeout")
+                    .spawn(async move {
                         tokio::time::sleep_until(deadline).await;
                         if let Some(node) = weak.upgrade() {
                             cancel(&node, ContextError::DeadlineExceeded, true);
@@ -669,17 +671,6 @@ impl Context {
     pub(crate) fn registered_children(&self) -> usize {
         self.cancel_node()
             .map_or(0, |n| lock(&n.as_cancel().state).children.len())
-    }
-}
-
-#[track_caller]
-fn runtime_handle(what: &str) -> tokio::runtime::Handle {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) => h,
-        Err(_) => panic!(
-            "{what} needs a timer task and must be called inside a tokio runtime \
-             (from a goroutine, `#[gocsp::main]`, `#[tokio::main]`, or with `Runtime::enter`)"
-        ),
     }
 }
 

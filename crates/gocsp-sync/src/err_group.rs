@@ -396,39 +396,37 @@ impl<E: Send + 'static> ErrGroup<E> {
         F: Future<Output = Result<(), E>> + Send + 'static,
         E: From<GoError>,
     {
-        if tokio::runtime::Handle::try_current().is_err() {
-            panic!(
-                "ErrGroup::go called outside a tokio runtime; run it inside #[gocsp::main], \
-                 gocsp::run(..) or a multi-thread #[tokio::main] runtime"
-            );
-        }
+        // Before `wg.add`: outside a runtime, panic with the counter untouched.
+        gocsp_runtime::runtime_handle("ErrGroup::go");
         let member = Member {
             inner: self.inner.clone(),
             site,
             finished: false,
         };
         self.inner.wg.add(1);
-        let _detached = gocsp_runtime::go_at(site, async move {
-            let _permit = permit;
-            let mut member = member;
-            let outcome = AssertUnwindSafe(fut).catch_unwind().await;
-            member.finished = true;
-            match outcome {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => member.inner.fail(e),
-                Err(payload) => {
-                    member.inner.fail(E::from(GoError::Panicked {
-                        id: gocsp_runtime::current_id().unwrap_or(0),
-                        name: None,
-                        message: panic_message(&*payload),
-                        location: member.site,
-                    }));
-                    // Counted and recorded: now let the runtime see the panic (it logs it, or
-                    // aborts under `Panic::Abort`). `member` is dropped first by unwinding.
-                    std::panic::resume_unwind(payload);
+        let _detached = gocsp_runtime::GoroutineBuilder::new()
+            .site(site)
+            .spawn(async move {
+                let _permit = permit;
+                let mut member = member;
+                let outcome = AssertUnwindSafe(fut).catch_unwind().await;
+                member.finished = true;
+                match outcome {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => member.inner.fail(e),
+                    Err(payload) => {
+                        member.inner.fail(E::from(GoError::Panicked {
+                            id: gocsp_runtime::current_id().unwrap_or(0),
+                            name: None,
+                            message: panic_message(&*payload),
+                            location: member.site,
+                        }));
+                        // Counted and recorded: now let the runtime see the panic (it logs it, or
+                        // aborts under `Panic::Abort`). `member` is dropped first by unwinding.
+                        std::panic::resume_unwind(payload);
+                    }
                 }
-            }
-        });
+            });
     }
 }
 

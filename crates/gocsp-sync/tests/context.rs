@@ -1,7 +1,23 @@
-//! Context: Go's `src/context/context_test.go` ported (tests named after Go's), plus the
-//! rules of DESIGN.md "Context and ErrGroup shapes". Tests of the private child map
-//! (`TestParentFinishesChild`, `TestChildFinishesFirst`, `TestCancelRemoves`, the
-//! 1,000,000-children leak test) live in `src/context.rs`.
+//! Context: Go's `src/context/context_test.go` ported (tests named after Go's), plus gocsp's
+//! own rules:
+//!
+//! - Cancellation flows only downwards: cancelling a child never cancels its parent or
+//!   siblings, and a parent's error reaches its children as is (a deadline as
+//!   `DeadlineExceeded`). A child's deadline is never later than its parent's.
+//! - Dropping a `CancelHandle` does not cancel; its drop guard does.
+//! - One cancel reaches a whole tree (1,000 chains of depth 100) and releases every waiter
+//!   on `done()`, which also works as a `select!` case; once `cancelled()` returns, `err()`
+//!   is set, however deep the context.
+//! - A `done()` receiver kept under the background root after its context was dropped never
+//!   closes.
+//! - A context's `CancellationToken` follows the context's cancellation (cancelling the token
+//!   does not cancel the context), and a token brings cancellation into a context tree.
+//! - `with_timeout` outside a tokio runtime panics saying so; a deadline already past needs
+//!   no runtime.
+//! - The public types are `Send + Sync`.
+//!
+//! Tests of the private child map (`TestParentFinishesChild`, `TestChildFinishesFirst`,
+//! `TestCancelRemoves`, the 1,000,000-children leak test) live in `src/context.rs`.
 //!
 //! Parts of this file are adapted from Go's tests:
 //! Copyright 2014 The Go Authors. All rights reserved. Use of this source code is governed by
@@ -502,7 +518,7 @@ fn with_timeout_outside_runtime_panics() {
     })
     .unwrap_err();
     let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(msg.contains("tokio runtime"), "{msg}");
+    assert!(msg.contains("outside a Tokio runtime"), "{msg}");
     // No timer is needed for a deadline in the past: works anywhere.
     let (c, _) = Context::background().with_deadline(std::time::Instant::now());
     assert_eq!(c.err(), Some(ContextError::DeadlineExceeded));

@@ -160,9 +160,9 @@ pub use gocsp_channel::{
 };
 pub use gocsp_macros::{main, select, select_blocking};
 pub use gocsp_runtime::{
-    current_id, detect_deadlocks, dump, go, go_blocking, go_blocking_named, go_named,
-    num_goroutine, print_dump, run, spawn, yield_now, Builder, Deadlock, DetectDeadlocks, Dump,
-    GoError, GoHandle, Goroutine, Op, Panic, Runtime, SigQuit, State,
+    current_id, detect_deadlocks, dump, go, go_blocking, num_goroutine, print_dump, run, yield_now,
+    Builder, Deadlock, DetectDeadlocks, Dump, GoError, GoHandle, Goroutine, GoroutineBuilder, Op,
+    Panic, Runtime, SigQuit, State,
 };
 pub use gocsp_sync::{
     CancelGuard, CancelHandle, CancellationToken, Cond, Context, ContextError, ErrGroup, WaitGroup,
