@@ -1,5 +1,17 @@
-//! WaitGroup: Go's `src/sync/waitgroup_test.go` ported (tests named after Go's), plus the
-//! rules of DESIGN.md "sync".
+//! WaitGroup: Go's `src/sync/waitgroup_test.go` ported (tests named after Go's), plus gocsp's
+//! own rules:
+//!
+//! - `done` below zero panics with Go's message; a negative `add` larger than the counter
+//!   panics and leaves the counter unchanged.
+//! - `wait` on a zero counter is ready at once. The `done` that reaches zero releases every
+//!   waiter (tasks and threads), and a released waiter stays released though a later `add`
+//!   raises the counter; an `add` before `wait` holds it back, and after zero a new round
+//!   waits for its own `add`s. A dropped `Wait` unregisters itself.
+//! - `wait_blocking` panics on a tokio worker thread, naming `wait().await`, unless the
+//!   counter is zero; it may block in `spawn_blocking` and on plain threads.
+//! - `WaitGroup` is `Send + Sync`, its `Wait` future `Send + Sync + Unpin`.
+//! - `WaitGroup::go` counts the goroutine and calls `done` when it ends, panics or is
+//!   cancelled; outside a runtime it panics and leaves the counter as it was.
 //!
 //! Parts of this file are adapted from Go's tests:
 //! Copyright 2011 The Go Authors. All rights reserved. Use of this source code is governed by

@@ -1294,7 +1294,7 @@ mod select {
         assert_eq!(v, 1, "Send returned {v} != 1");
         // Go evaluates every send operand on entry to the select, chosen or not, nil channel
         // or not: counter == 10 there. gocsp evaluates a send value only for the case that
-        // fires (DESIGN.md, "select!"): once per successful send.
+        // fires, after the choice (lazy send values): once per successful send.
         assert_eq!(st.counter, 3, "counter is {}", st.counter);
     }
 }
@@ -1726,8 +1726,8 @@ mod select5 {
         n += 1;
 
         // sendOrder: Go evaluates 1..=8 in order (every channel and value on entry). gocsp
-        // evaluates the channels in order on entry and the chosen case's value after the
-        // choice (DESIGN.md: lazy send values), so `fn(n, 2)` comes last.
+        // evaluates the channels in order on entry and only the chosen case's value, after
+        // the choice (lazy send values), so `fn(n, 2)` comes last.
         select! {
             send(fc(&c, 1), fn_(n, 2)) -> r => r.unwrap(),
             send(fc(&dummy, 3), fn_(1, 4)) -> _ => panic!("dummy send"),
