@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! cargo xtask ci                 # what .ci/run does, plus rustdoc -D warnings and the examples
-//! cargo xtask tidy               # SAFETY comments, no todo!/unimplemented!, forbid(unsafe_code), rustfmt
+//! cargo xtask tidy               # SAFETY comments, no todo!/unimplemented!, forbid(unsafe_code),
+//!                                # docs and comments name only files and items that exist, rustfmt
 //! cargo xtask loom [FILTER]      # loom models of gocsp-channel and gocsp-sync (target/loom)
 //! cargo xtask miri [--test T]..  # gocsp-channel unit tests (and named test files) under Miri (target/miri)
 //! cargo xtask san                # gocsp-channel tests under ThreadSanitizer (nightly, target/tsan)
@@ -17,6 +18,7 @@
 
 mod bench;
 mod ci;
+mod doc_refs;
 mod go;
 mod sanitizers;
 mod soak;
@@ -35,7 +37,8 @@ tasks:
                         STEP is test|clippy|fmt|doc|examples
   tidy                  source checks: `// SAFETY:` above every unsafe block/impl, no todo!/
                         unimplemented!, #![forbid(unsafe_code)] in every crate root but
-                        gocsp-channel, cargo fmt --check
+                        gocsp-channel, no doc or comment naming a file or item that does
+                        not exist, cargo fmt --check
   loom [FILTER] [-- ARGS]
                         loom models (RUSTFLAGS=--cfg loom, LOOM_MAX_PREEMPTIONS=2) of
                         gocsp-channel and gocsp-sync; FILTER defaults to `loom`

@@ -1,5 +1,6 @@
 //! `cargo xtask tidy`: cheap source checks that clippy and rustc do not make (or make only
-//! for code that compiles under the current cfg).
+//! for code that compiles under the current cfg), and the stale-reference check of docs and
+//! comments (`doc_refs`).
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +36,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         check_placeholders(rel, &text, &mut problems);
     }
     check_forbid_unsafe(&root, &mut problems);
+    crate::doc_refs::check(&root, &files, &mut problems);
     eprintln!("xtask tidy: scanned {} files", files.len());
     let fmt = util::run(&mut cargo(["fmt", "--check"]));
     if let Err(e) = fmt {
@@ -73,17 +75,45 @@ fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) {
 /// `text` with comments removed and the insides of string and char literals blanked,
 /// line structure kept, so that the keyword inside a message or `todo` in a doc comment does not
 /// count. Handles nested block comments, escapes and raw strings (`r#"..."#`).
-fn code_only(text: &str) -> Vec<String> {
+pub(crate) fn code_only(text: &str) -> Vec<String> {
+    split_source(text).0.lines().map(str::to_string).collect()
+}
+
+/// The comment text of each line of `text` (one entry per line, empty where the line has no
+/// comment), without the comment markers (`//`, `///`, `//!`, `/*`, `/**`, `/*!`, `*/`).
+pub(crate) fn comments_only(text: &str) -> Vec<String> {
+    split_source(text)
+        .1
+        .split('\n')
+        .map(str::to_string)
+        .collect()
+}
+
+/// Lexes `text` into its code (comments removed, literals blanked) and its comment text; a
+/// newline anywhere in `text` is a newline in both, so the two keep its line structure.
+fn split_source(text: &str) -> (String, String) {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
+    let mut comments = String::new();
     let mut i = 0;
-    let keep_newline = |out: &mut String, c: char| out.push(if c == '\n' { '\n' } else { ' ' });
+    // A character inside a literal or a comment: blanked in the code, newlines kept in both.
+    let keep_newline = |out: &mut String, comments: &mut String, c: char| {
+        out.push(if c == '\n' { '\n' } else { ' ' });
+        if c == '\n' {
+            comments.push('\n');
+        }
+    };
     while i < chars.len() {
         let c = chars[i];
         let next = chars.get(i + 1).copied();
         match c {
             '/' if next == Some('/') => {
+                i += 2;
+                if matches!(chars.get(i), Some('/' | '!')) {
+                    i += 1;
+                }
                 while i < chars.len() && chars[i] != '\n' {
+                    comments.push(chars[i]);
                     i += 1;
                 }
             }
@@ -93,6 +123,13 @@ fn code_only(text: &str) -> Vec<String> {
                     if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
                         depth += 1;
                         i += 2;
+                        // The doc marker of `/**` and `/*!`, but not the end of `/**/`.
+                        if depth == 1
+                            && matches!(chars.get(i), Some('*' | '!'))
+                            && chars.get(i + 1) != Some(&'/')
+                        {
+                            i += 1;
+                        }
                     } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
                         depth -= 1;
                         i += 2;
@@ -100,7 +137,10 @@ fn code_only(text: &str) -> Vec<String> {
                             break;
                         }
                     } else {
-                        keep_newline(&mut out, chars[i]);
+                        keep_newline(&mut out, &mut comments, chars[i]);
+                        if chars[i] != '\n' {
+                            comments.push(chars[i]);
+                        }
                         i += 1;
                     }
                 }
@@ -127,7 +167,7 @@ fn code_only(text: &str) -> Vec<String> {
                         i += 1 + hashes;
                         break;
                     }
-                    keep_newline(&mut out, chars[i]);
+                    keep_newline(&mut out, &mut comments, chars[i]);
                     i += 1;
                 }
                 out.push('"');
@@ -141,7 +181,7 @@ fn code_only(text: &str) -> Vec<String> {
                         i += 1;
                     }
                     if i < chars.len() {
-                        keep_newline(&mut out, chars[i]);
+                        keep_newline(&mut out, &mut comments, chars[i]);
                         i += 1;
                     }
                 }
@@ -156,7 +196,12 @@ fn code_only(text: &str) -> Vec<String> {
                         j += 1;
                     }
                     out.push_str("' '");
-                    i = j + 1;
+                    // Past the closing quote; a newline (a malformed literal) stays.
+                    i = if chars.get(j) == Some(&'\'') {
+                        j + 1
+                    } else {
+                        j
+                    };
                 } else if chars.get(i + 2) == Some(&'\'') {
                     out.push_str("' '");
                     i += 3;
@@ -167,11 +212,14 @@ fn code_only(text: &str) -> Vec<String> {
             }
             _ => {
                 out.push(c);
+                if c == '\n' {
+                    comments.push('\n');
+                }
                 i += 1;
             }
         }
     }
-    out.lines().map(str::to_string).collect()
+    (out, comments)
 }
 
 fn is_comment(line: &str) -> bool {
