@@ -1,0 +1,143 @@
+//! Tests that look at the child map (private state). The rest is in `tests/context.rs`.
+//!
+//! Parts adapted from Go's `src/context/context_test.go`:
+//! Copyright 2014 The Go Authors. All rights reserved. Use of this source code is governed
+//! by a BSD-style license that can be found in Go's LICENSE file.
+
+use super::*;
+use crate::loom::lock;
+
+/// Go: `TestParentFinishesChild` — linkage, then the parent's cancel clears its map and
+/// finishes every child, through a value node, and a child made afterwards starts done.
+#[tokio::test(start_paused = true)]
+async fn test_parent_finishes_child() {
+    let (parent, cancel) = Context::background().with_cancel();
+    let (cancel_child, _stop1) = parent.with_cancel();
+    let value_child = parent.with_value("value");
+    let (timer_child, _stop2) = value_child.with_timeout(Duration::from_secs(10_000 * 3600));
+    for c in [&parent, &cancel_child, &value_child, &timer_child] {
+        assert!(c.done().try_recv().is_err());
+    }
+    // The cancellable children register with `parent`, skipping the value node.
+    assert_eq!(parent.registered_children(), 2);
+    cancel.cancel();
+    assert_eq!(
+        parent.registered_children(),
+        0,
+        "cancel didn't clear children"
+    );
+    for c in [&parent, &cancel_child, &value_child, &timer_child] {
+        assert!(c.done().is_closed());
+        assert_eq!(c.err(), Some(ContextError::Cancelled));
+    }
+    let precanceled = parent.with_value("value");
+    assert!(precanceled.done().is_closed());
+    assert_eq!(precanceled.err(), Some(ContextError::Cancelled));
+}
+
+/// Go: `TestChildFinishesFirst` — a child's cancel removes it from its parent's map and
+/// leaves the parent live; under the background root nothing is registered at all.
+#[test]
+fn test_child_finishes_first() {
+    let (cancelable, _stop) = Context::background().with_cancel();
+    for parent in [Context::background(), cancelable] {
+        let (child, cancel) = parent.with_cancel();
+        assert_eq!(
+            parent.registered_children(),
+            usize::from(parent.cancel_node().is_some())
+        );
+        cancel.cancel();
+        assert_eq!(parent.registered_children(), 0);
+        assert_eq!(child.err(), Some(ContextError::Cancelled));
+        assert_eq!(parent.err(), None);
+        assert!(!parent.done().is_closed());
+    }
+}
+
+/// Go: `TestCancelRemoves` — both plain and timer children unregister on cancel.
+#[tokio::test(start_paused = true)]
+async fn test_cancel_removes() {
+    let (ctx, _c) = Context::background().with_cancel();
+    assert_eq!(ctx.registered_children(), 0);
+    let (_child, cancel) = ctx.with_cancel();
+    assert_eq!(ctx.registered_children(), 1);
+    cancel.cancel();
+    assert_eq!(ctx.registered_children(), 0);
+
+    let (_child, cancel) = ctx.with_timeout(Duration::from_secs(3600));
+    assert_eq!(ctx.registered_children(), 1);
+    cancel.cancel();
+    assert_eq!(ctx.registered_children(), 0);
+}
+
+/// A timer child that fires unregisters itself.
+#[tokio::test(start_paused = true)]
+async fn timed_out_child_unregisters() {
+    let (ctx, _c) = Context::background().with_cancel();
+    let (child, _cancel) = ctx.with_timeout(Duration::from_millis(10));
+    assert_eq!(ctx.registered_children(), 1);
+    child.cancelled().await;
+    assert_eq!(child.err(), Some(ContextError::DeadlineExceeded));
+    assert_eq!(ctx.registered_children(), 0);
+}
+
+/// 1,000,000 short-lived children of one parent — half cancelled, half simply dropped —
+/// leave its child map empty (and its memory given back).
+#[test]
+fn million_short_lived_children_leave_nothing() {
+    let (parent, _cancel) = Context::background().with_cancel();
+    for i in 0..1_000_000u32 {
+        let (child, cancel) = parent.with_cancel();
+        if i % 2 == 0 {
+            cancel.cancel();
+            assert_eq!(child.err(), Some(ContextError::Cancelled));
+        }
+    }
+    assert_eq!(parent.registered_children(), 0);
+    let node = parent.cancel_node().unwrap().as_cancel();
+    let st = lock(&node.state);
+    assert!(st.children.capacity() <= 64, "{}", st.children.capacity());
+    assert!(st.orphans.is_empty());
+}
+
+/// A dropped, uncancelled child whose done receiver is still held: the receiver stays
+/// open (the child is not cancelled), and closes when the parent is cancelled — as in Go.
+#[test]
+fn done_receiver_outliving_its_context_follows_the_parent() {
+    let (parent, cancel) = Context::background().with_cancel();
+    let done = {
+        let (child, _child_cancel) = parent.with_cancel();
+        child.done()
+    };
+    assert_eq!(
+        parent.registered_children(),
+        0,
+        "dropped child unregistered"
+    );
+    assert!(!done.is_closed(), "dropping a context does not cancel it");
+    cancel.cancel();
+    assert!(
+        done.is_closed(),
+        "the parent's cancel reaches the orphaned receiver"
+    );
+}
+
+/// Orphaned senders whose receivers are gone are swept, so the parent does not grow.
+#[test]
+fn orphans_are_swept() {
+    let (parent, _cancel) = Context::background().with_cancel();
+    let mut kept = Vec::new();
+    for i in 0..10_000 {
+        let (child, _c) = parent.with_cancel();
+        let done = child.done();
+        if i % 1000 == 0 {
+            kept.push(done);
+        }
+    }
+    let node = parent.cancel_node().unwrap().as_cancel();
+    let orphans = lock(&node.state).orphans.len();
+    assert!(
+        orphans < 100,
+        "{orphans} orphans kept for 10 live receivers"
+    );
+}

@@ -1,0 +1,383 @@
+//! The cancel tree behind [`Context`]: nodes, registration, cancellation and done channels.
+//!
+//! ## Shape of the tree
+//!
+//! Every context is a node: the background root, a cancellable node (`with_cancel`,
+//! `with_timeout`, `with_deadline`, `with_cancellation_token`) or a value node (`with_value`).
+//! A node holds its parent strongly (values and deadlines are read through the parent chain).
+//! A cancellable node is registered in its nearest cancellable ancestor's child map by a
+//! *weak* reference, so:
+//!
+//! - cancelling a node cancels every registered descendant (walked iteratively, so depth costs
+//!   no stack), never an ancestor;
+//! - a node that is cancelled unregisters at once, and a node whose last handle (every
+//!   `Context` clone, `CancelHandle`, and child context) is dropped unregisters in its `Drop`:
+//!   short-lived children leave nothing behind in a long-lived parent.
+//!
+//! ## Done channels that outlive their context
+//!
+//! `done()` hands out clones of a channel `Receiver` created on first use. A receiver must
+//! close exactly when its context is cancelled — not when the context's handles are dropped.
+//! When a context is dropped uncancelled while some receiver of its done channel is still
+//! alive, its `Sender` is adopted by the nearest cancellable ancestor (closed when that one is
+//! cancelled, as the dropped child would have been) or, under the background root, kept by a
+//! process-wide list (never closed, like Go's never-cancelled context). Adopted senders whose
+//! receivers are all gone are swept out as more are adopted, so memory stays proportional to
+//! live receivers.
+//!
+//! ## Lock order
+//!
+//! A node's state lock is never held while another node's is taken, except in `Drop`, which
+//! takes the parent's lock after releasing its own. Wakers, token cancellation and task aborts
+//! run after unlocking.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64 as StdAtomicU64;
+use std::sync::{Arc, OnceLock, Weak};
+
+use gocsp_channel::{Receiver, Sender};
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::error::ERR_NONE;
+use super::{Context, ContextError};
+use crate::loom::{lock, AtomicU8, Mutex, Ordering};
+
+pub(super) enum Node {
+    Background,
+    Cancel(CancelNode),
+    Value(ValueNode),
+}
+
+pub(super) struct ValueNode {
+    pub(super) parent: Context,
+    pub(super) type_name: &'static str,
+    pub(super) value: Box<dyn Any + Send + Sync>,
+}
+
+pub(super) struct CancelNode {
+    /// Keeps the parent chain alive: values and deadlines are read through it.
+    pub(super) parent: Context,
+    /// The nearest cancellable ancestor (a `Node::Cancel`), where this node is registered
+    /// under `id` unless it was cancelled before registering.
+    pub(super) registered_in: Option<Arc<Node>>,
+    pub(super) id: u64,
+    /// The effective deadline: the earlier of its own and its parent's.
+    pub(super) deadline: Option<Instant>,
+    /// `true` for `with_deadline`/`with_timeout` nodes (for `Debug`).
+    pub(super) timer: bool,
+    /// `ERR_*`: written once, under `state`'s lock; read without it (Acquire).
+    pub(super) err: AtomicU8,
+    pub(super) state: Mutex<CancelState>,
+}
+
+#[derive(Default)]
+pub(super) struct CancelState {
+    /// Registered cancellable descendants whose nearest cancellable ancestor is this node.
+    pub(super) children: HashMap<u64, Weak<Node>>,
+    /// The done channel, created by the first `done()`.
+    pub(super) done: Option<(Sender<()>, Receiver<()>)>,
+    /// Done senders of dropped, uncancelled descendants whose receivers may still be alive.
+    pub(super) orphans: Vec<Sender<()>>,
+    /// Created by the first `cancellation_token()`; a child of the ancestor's token.
+    pub(super) token: Option<CancellationToken>,
+    /// Deadline timer and token watcher tasks, aborted on cancellation or drop.
+    pub(super) tasks: Vec<AbortHandle>,
+}
+
+impl CancelState {
+    pub(super) fn remove_child(&mut self, id: u64) {
+        self.children.remove(&id);
+        // Give memory back after a burst of short-lived children.
+        if self.children.capacity() > 64 && self.children.len() * 4 < self.children.capacity() {
+            let len = self.children.len();
+            self.children.shrink_to(len * 2);
+        }
+    }
+}
+
+#[cfg(loom)]
+std::thread_local! {
+    // Under loom, `cancel` visits children in id order, newest first if this is set; the
+    // models run with both. (loom runs a model's threads on the test's own OS thread.)
+    pub(super) static NEWEST_FIRST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Ids for child maps. Uniqueness is all that matters, so a plain std atomic (not modelled).
+pub(super) static NEXT_ID: StdAtomicU64 = StdAtomicU64::new(0);
+
+impl Context {
+    /// The nearest cancellable node on the chain (itself or an ancestor), `None` under the
+    /// background root.
+    pub(super) fn cancel_node(&self) -> Option<&Arc<Node>> {
+        let mut ctx = self;
+        loop {
+            match &*ctx.node {
+                Node::Background => return None,
+                Node::Cancel(_) => return Some(&ctx.node),
+                Node::Value(v) => ctx = &v.parent,
+            }
+        }
+    }
+
+    #[track_caller]
+    pub(super) fn new_cancel_node(&self, deadline: Option<Instant>) -> Arc<Node> {
+        let registered_in = self.cancel_node().cloned();
+        let parent_deadline = registered_in.as_ref().and_then(|p| p.as_cancel().deadline);
+        // Go: a deadline later than the parent's is the parent's; no timer of its own.
+        let (effective, needs_timer) = match (deadline, parent_deadline) {
+            (Some(d), Some(p)) if p <= d => (Some(p), false),
+            (Some(d), _) => (Some(d), true),
+            (None, p) => (p, false),
+        };
+        let node = Arc::new(Node::Cancel(CancelNode {
+            parent: self.clone(),
+            registered_in,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            deadline: effective,
+            timer: needs_timer,
+            err: AtomicU8::new(ERR_NONE),
+            state: Mutex::new(CancelState::default()),
+        }));
+        let cn = node.as_cancel();
+        if let Some(parent) = &cn.registered_in {
+            let pc = parent.as_cancel();
+            let mut st = lock(&pc.state);
+            // Checked under the parent's lock: either the parent's cancellation sees this
+            // child in its map, or this child sees the parent's error here.
+            match pc.err() {
+                Some(err) => {
+                    drop(st);
+                    // Not registered: nothing to remove from.
+                    cancel(&node, err, false);
+                    return node;
+                }
+                None => {
+                    st.children.insert(cn.id, Arc::downgrade(&node));
+                }
+            }
+        }
+        if needs_timer {
+            let deadline = effective.expect("a timer has a deadline");
+            if deadline <= Instant::now() {
+                cancel(&node, ContextError::DeadlineExceeded, true);
+            } else {
+                let weak = Arc::downgrade(&node);
+                let task = gocsp_runtime::runtime_handle("Context::with_deadline / with_timeout")
+                    .spawn(async move {
+                        tokio::time::sleep_until(deadline).await;
+                        if let Some(node) = weak.upgrade() {
+                            cancel(&node, ContextError::DeadlineExceeded, true);
+                        }
+                    });
+                cn.add_task(task.abort_handle());
+            }
+        }
+        node
+    }
+
+    /// Number of cancellable children registered in this context's nearest cancellable node.
+    #[cfg(test)]
+    pub(crate) fn registered_children(&self) -> usize {
+        self.cancel_node()
+            .map_or(0, |n| lock(&n.as_cancel().state).children.len())
+    }
+}
+
+pub(super) fn background_done() -> &'static Receiver<()> {
+    // The sender lives for the whole process: the background context is never cancelled.
+    static DONE: OnceLock<(Sender<()>, Receiver<()>)> = OnceLock::new();
+    &DONE.get_or_init(|| gocsp_channel::chan(0)).1
+}
+
+/// Keeps senders of done channels whose receivers may still be alive, for contexts that were
+/// dropped uncancelled under the background root (they can never be cancelled now).
+pub(super) fn background_orphans() -> &'static Mutex<Vec<Sender<()>>> {
+    static ORPHANS: OnceLock<Mutex<Vec<Sender<()>>>> = OnceLock::new();
+    ORPHANS.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Adds `tx` to `orphans`, first dropping senders whose receivers are all gone (a closed
+/// channel needs no sender) once the list has doubled since the last sweep.
+pub(super) fn adopt(orphans: &mut Vec<Sender<()>>, tx: Sender<()>) {
+    if orphans.len() >= 16 && orphans.len().is_power_of_two() {
+        orphans.retain(|s| !s.is_closed());
+    }
+    orphans.push(tx);
+}
+
+impl Node {
+    pub(super) fn as_cancel(&self) -> &CancelNode {
+        match self {
+            Node::Cancel(c) => c,
+            _ => unreachable!("only cancellable nodes are registered or cancelled"),
+        }
+    }
+}
+
+impl CancelNode {
+    pub(super) fn err(&self) -> Option<ContextError> {
+        // Acquire pairs with the Release store in `finish`: whoever sees the error also sees
+        // the done channel closed.
+        ContextError::from_code(self.err.load(Ordering::Acquire))
+    }
+
+    pub(super) fn done(&self) -> Receiver<()> {
+        let mut st = lock(&self.state);
+        if let Some((_, rx)) = &st.done {
+            return rx.clone();
+        }
+        let (tx, rx) = gocsp_channel::chan(0);
+        if self.err().is_some() {
+            // Cancelled before anyone asked: hand out a closed channel.
+            tx.close();
+        } else {
+            st.done = Some((tx, rx.clone()));
+        }
+        rx
+    }
+
+    pub(super) fn token(&self) -> CancellationToken {
+        if let Some(t) = &lock(&self.state).token {
+            return t.clone();
+        }
+        // Taken before our own lock (the parent's lock is never nested inside ours).
+        let parent_token = self.registered_in.as_ref().map(|p| p.as_cancel().token());
+        let mut st = lock(&self.state);
+        if let Some(t) = &st.token {
+            return t.clone();
+        }
+        let token = parent_token.map_or_else(CancellationToken::new, |p| p.child_token());
+        if self.err().is_some() {
+            token.cancel();
+        } else {
+            st.token = Some(token.clone());
+        }
+        token
+    }
+
+    pub(super) fn add_task(&self, task: AbortHandle) {
+        let mut st = lock(&self.state);
+        if self.err().is_some() {
+            drop(st);
+            task.abort();
+        } else {
+            st.tasks.push(task);
+        }
+    }
+
+    /// Marks this node cancelled with `err` and releases everything waiting on it. Returns
+    /// the registered children to cancel next, or `None` if it was already cancelled.
+    pub(super) fn finish(&self, err: ContextError) -> Option<Vec<Weak<Node>>> {
+        let taken = {
+            let mut st = lock(&self.state);
+            if self.err.load(Ordering::Acquire) != ERR_NONE {
+                return None;
+            }
+            // Release: see `err()`.
+            self.err.store(err.code(), Ordering::Release);
+            std::mem::take(&mut *st)
+        };
+        if let Some((tx, _rx)) = &taken.done {
+            tx.close();
+        }
+        for tx in &taken.orphans {
+            tx.close();
+        }
+        if let Some(t) = &taken.token {
+            t.cancel();
+        }
+        for task in &taken.tasks {
+            task.abort();
+        }
+        #[cfg(not(loom))]
+        let children = taken.children.into_values().collect();
+        // The map's order depends on its random seed and on ids from a process-wide counter,
+        // both different in each of loom's iterations; loom needs every iteration to make the
+        // same choices given the same schedule, or it never finishes exploring.
+        #[cfg(loom)]
+        let children = {
+            let mut by_id: Vec<_> = taken.children.into_iter().collect();
+            by_id.sort_unstable_by_key(|(id, _)| *id);
+            if NEWEST_FIRST.get() {
+                by_id.reverse();
+            }
+            by_id.into_iter().map(|(_, w)| w).collect()
+        };
+        Some(children)
+    }
+
+    pub(super) fn unregister(&self) {
+        if let Some(parent) = &self.registered_in {
+            lock(&parent.as_cancel().state).remove_child(self.id);
+        }
+    }
+}
+
+/// Cancels `node` and every registered descendant with `err`. `remove_from_parent` is false
+/// only when the parent is the one cancelling (it has already emptied its map).
+pub(super) fn cancel(node: &Arc<Node>, err: ContextError, remove_from_parent: bool) {
+    let cn = node.as_cancel();
+    let Some(mut stack) = cn.finish(err) else {
+        return;
+    };
+    if remove_from_parent {
+        cn.unregister();
+    }
+    // Depth-first, iteratively: a chain of any depth costs no stack.
+    while let Some(weak) = stack.pop() {
+        // A child whose handles are all gone cannot be upgraded; its `Drop` is unregistering
+        // it (or already has), and nothing can observe it any more except adopted done
+        // senders, which its `Drop` closes if it sees this node cancelled.
+        if let Some(child) = weak.upgrade() {
+            if let Some(grandchildren) = child.as_cancel().finish(err) {
+                stack.extend(grandchildren);
+            }
+        }
+    }
+}
+
+impl Drop for CancelNode {
+    fn drop(&mut self) {
+        // Last handle gone, uncancelled or not: nothing can reach this node any more.
+        let taken = std::mem::take(&mut *lock(&self.state));
+        for task in &taken.tasks {
+            task.abort();
+        }
+        // Senders whose receivers may still be alive: this node's own done channel (if not
+        // closed by a cancellation) and what it adopted from dropped descendants.
+        let mut live: Vec<Sender<()>> = taken.orphans;
+        if let Some((tx, rx)) = taken.done {
+            drop(rx);
+            live.push(tx);
+        }
+        live.retain(|tx| !tx.is_closed());
+        match &self.registered_in {
+            Some(parent) => {
+                let pc = parent.as_cancel();
+                let mut st = lock(&pc.state);
+                st.remove_child(self.id);
+                if pc.err().is_some() {
+                    // The parent was cancelled but could no longer reach this node.
+                    drop(st);
+                    for tx in &live {
+                        tx.close();
+                    }
+                } else {
+                    for tx in live {
+                        adopt(&mut st.orphans, tx);
+                    }
+                }
+            }
+            None if !live.is_empty() => {
+                let mut orphans = lock(background_orphans());
+                for tx in live {
+                    adopt(&mut orphans, tx);
+                }
+            }
+            None => {}
+        }
+    }
+}
