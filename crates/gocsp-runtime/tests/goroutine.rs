@@ -82,10 +82,9 @@ async fn spawn_site_is_the_callers_line() {
 async fn builder_names_sites_and_blocking() {
     use gocsp_runtime::{Goroutine, GoroutineBuilder};
     let (tx, rx) = chan::<u32>(0);
+    let builder = Goroutine::builder().name("a");
     let line = line!() + 1;
-    let a = Goroutine::builder()
-        .name("a")
-        .spawn(async move { rx.recv().await });
+    let a = builder.spawn(async move { rx.recv().await });
     assert_eq!((a.name(), a.location().line()), (Some("a"), line));
     assert_eq!(a.location().file(), file!());
     let g = loop {
