@@ -103,7 +103,10 @@ async fn fused_stream_waits_for_an_outstanding_permit() {
     let permit = tx.reserve().await.unwrap();
     tx.close();
     assert!(rx.is_closed() && rx.is_empty());
-    assert!(!rx.is_terminated(), "a granted permit will still deliver a value");
+    assert!(
+        !rx.is_terminated(),
+        "a granted permit will still deliver a value"
+    );
     permit.send(7);
     assert!(!rx.is_terminated());
     assert_eq!(rx.next().await, Some(7));
@@ -114,7 +117,10 @@ async fn fused_stream_waits_for_an_outstanding_permit() {
     tx.close();
     assert!(!rx.is_terminated());
     drop(permit);
-    assert!(rx.is_terminated(), "the dropped permit was the last thing to come");
+    assert!(
+        rx.is_terminated(),
+        "the dropped permit was the last thing to come"
+    );
 }
 
 /// In `tokio::select!` against a timer that keeps firing first: values are never lost.

@@ -66,11 +66,12 @@
 //!
 //! # Codemap
 //!
-//! `goroutine.rs` (spawning, the poll wrapper, handles, errors), `registry.rs` (per-goroutine
+//! `goroutine/` (`builder.rs` spawning, `task.rs` the poll wrapper, `handle.rs`, `error.rs`,
+//! `panic.rs`), `registry.rs` (per-goroutine
 //! records, the sharded registry, the observer installed in `gocsp_channel::hook`), `dump.rs`,
 //! `runtime.rs` (`Runtime`, `run`, `detect_deadlocks`, `SIGQUIT`), `deadlock.rs` (the detector
-//! thread and its rules), `time.rs`, `trace.rs`. Invariants: only `goroutine.rs` polls user
-//! futures; only `deadlock.rs` reads `/proc`; nothing holds a registry lock while waking a task
+//! thread and its rules), `time.rs`, `trace.rs`. Invariants: only `goroutine/` polls user
+//! futures or runs a blocking goroutine's closure; only `deadlock.rs` reads `/proc`; nothing holds a registry lock while waking a task
 //! or running user code, except the detector's spurious wake of a goroutine (which only
 //! schedules it).
 //!

@@ -1,6 +1,6 @@
 //! The registry of live goroutines and the per-goroutine record the runtime keeps.
 //!
-//! Invariants (kept true by `goroutine.rs`, relied upon by `deadlock.rs`):
+//! Invariants (kept true by `goroutine/task.rs`, relied upon by `deadlock.rs`):
 //! - once its counting waker exists (from the poll after its first `Pending`), a live,
 //!   registered goroutine's [`Info`] has exactly [`BASE_REFS`] strong references owned by the
 //!   runtime: one in its registry shard, one in the wrapper future (`info`), one inside the

@@ -17,7 +17,7 @@
 //! - The public types are `Send + Sync`.
 //!
 //! Tests of the private child map (`TestParentFinishesChild`, `TestChildFinishesFirst`,
-//! `TestCancelRemoves`, the 1,000,000-children leak test) live in `src/context.rs`.
+//! `TestCancelRemoves`, the 1,000,000-children leak test) live in `src/context/tests.rs`.
 //!
 //! Parts of this file are adapted from Go's tests:
 //! Copyright 2014 The Go Authors. All rights reserved. Use of this source code is governed by
