@@ -79,11 +79,14 @@ pub(crate) fn run(args: &[String]) -> Result {
     if todo("fmt") {
         util::run(&mut cargo(["fmt", "--check"]))?;
     }
-    // Broken intra-doc links and missing docs are errors here, warnings elsewhere.
+    // Broken intra-doc links and missing docs are errors here, warnings elsewhere. Twice: the
+    // public docs, and the private items' docs (the codemaps and invariants a maintainer reads).
     if todo("doc") {
-        let mut doc = cargo(["doc", "--workspace", "--no-deps"]);
-        doc.env("RUSTDOCFLAGS", "-D warnings");
-        util::run(&mut doc)?;
+        for flags in ["-D warnings", "-D warnings --document-private-items"] {
+            let mut doc = cargo(["doc", "--workspace", "--no-deps"]);
+            doc.env("RUSTDOCFLAGS", flags);
+            util::run(&mut doc)?;
+        }
     }
     examples(timeout, &with_go)
 }

@@ -44,7 +44,7 @@ thread_local! {
 
 /// Runs `fut` to completion on this thread. `op` and `site` are reported to the observer each
 /// time the thread parks. Panics if called from async code on a runtime thread (see
-/// [`assert_blocking_allowed`]), naming `api` and the async form to use `instead`.
+/// `assert_blocking_allowed`), naming `api` and the async form to use `instead`.
 ///
 /// The one blocking engine of the workspace: gocsp-sync's `wait_blocking` uses it too
 /// (through `__private`), so every blocking call parks, reports and refuses alike.

@@ -40,7 +40,7 @@
 //! `FuturesUnordered` of a gocsp `recv` and a long `tokio::time::sleep` looks blocked in `recv`.
 //! Condition 3 still holds the report back while any gocsp timer or task exists, but a plain
 //! tokio timer or socket inside such a combinator is invisible. Use gocsp's `time` functions
-//! next to channel operations (as Go code does), or [`Deadlock::Off`](crate::Deadlock::Off).
+//! next to channel operations (as Go code does), or [`Deadlock::Off`].
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};

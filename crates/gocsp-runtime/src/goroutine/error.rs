@@ -3,7 +3,7 @@
 use std::fmt;
 use std::panic::Location;
 
-/// Why a goroutine produced no value: the `Err` side of awaiting a [`GoHandle`].
+/// Why a goroutine produced no value: the `Err` side of awaiting a [`GoHandle`](super::GoHandle).
 ///
 /// # Examples
 ///
@@ -35,7 +35,7 @@ pub enum GoError {
         /// Where the goroutine was spawned (its `go!` call).
         location: &'static Location<'static>,
     },
-    /// The goroutine was cancelled before it finished: [`GoHandle::abort`] or its runtime shut
+    /// The goroutine was cancelled before it finished: [`GoHandle::abort`](super::GoHandle::abort) or its runtime shut
     /// down.
     Cancelled {
         /// The goroutine's id.

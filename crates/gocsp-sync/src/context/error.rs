@@ -2,14 +2,14 @@
 
 use std::fmt;
 
-/// Why a [`Context`] is done: Go's `context.Canceled` and `context.DeadlineExceeded`.
+/// Why a [`Context`](super::Context) is done: Go's `context.Canceled` and `context.DeadlineExceeded`.
 ///
 /// `Display` prints Go's wording, so logs read as a Go service's do.
 ///
 /// # Spelling
 ///
 /// gocsp spells the word "cancelled" in every identifier (`ContextError::Cancelled`,
-/// `GoError::Cancelled`, `is_cancelled`, [`Context::cancelled`]), as tokio and the Rust standard
+/// `GoError::Cancelled`, `is_cancelled`, [`Context::cancelled`](super::Context::cancelled)), as tokio and the Rust standard
 /// library do (`JoinError::is_cancelled`, `CancellationToken`), so one spelling works across a
 /// Rust code base. Only the messages keep Go's "canceled", because they are Go's text.
 ///
@@ -21,7 +21,7 @@ use std::fmt;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContextError {
-    /// The context was cancelled by a [`CancelHandle`] or by an ancestor's cancellation.
+    /// The context was cancelled by a [`CancelHandle`](super::CancelHandle) or by an ancestor's cancellation.
     Cancelled,
     /// The context's deadline passed.
     DeadlineExceeded,
