@@ -21,3 +21,14 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
         Err(poisoned) => poisoned.into_inner(),
     }
 }
+
+/// The current tokio runtime, or gocsp's panic that says how to start one. Loom builds have no
+/// gocsp-runtime (it does not build under `--cfg loom`), so there tokio's own lookup stands in.
+#[cfg(not(loom))]
+pub(crate) use gocsp_runtime::runtime_handle;
+
+#[cfg(loom)]
+#[track_caller]
+pub(crate) fn runtime_handle(_what: &str) -> tokio::runtime::Handle {
+    tokio::runtime::Handle::current()
+}

@@ -21,6 +21,7 @@ mod loom_tests;
 mod tests;
 mod tree;
 
+use crate::loom::runtime_handle;
 pub use error::ContextError;
 use tree::{background_done, cancel, Node, ValueNode};
 
@@ -432,14 +433,12 @@ impl Context {
             cancel(&node, ContextError::Cancelled, true);
         } else if node.as_cancel().err().is_none() {
             let weak = Arc::downgrade(&node);
-            let task = gocsp_runtime::runtime_handle("Context::with_cancellation_token").spawn(
-                async move {
-                    token.cancelled().await;
-                    if let Some(node) = weak.upgrade() {
-                        cancel(&node, ContextError::Cancelled, true);
-                    }
-                },
-            );
+            let task = runtime_handle("Context::with_cancellation_token").spawn(async move {
+                token.cancelled().await;
+                if let Some(node) = weak.upgrade() {
+                    cancel(&node, ContextError::Cancelled, true);
+                }
+            });
             node.as_cancel().add_task(task.abort_handle());
         }
         (Context { node: node.clone() }, CancelHandle { node })

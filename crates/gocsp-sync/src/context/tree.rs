@@ -43,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::ERR_NONE;
 use super::{Context, ContextError};
-use crate::loom::{lock, AtomicU8, Mutex, Ordering};
+use crate::loom::{lock, runtime_handle, AtomicU8, Mutex, Ordering};
 
 pub(super) enum Node {
     Background,
@@ -165,8 +165,8 @@ impl Context {
                 cancel(&node, ContextError::DeadlineExceeded, true);
             } else {
                 let weak = Arc::downgrade(&node);
-                let task = gocsp_runtime::runtime_handle("Context::with_deadline / with_timeout")
-                    .spawn(async move {
+                let task =
+                    runtime_handle("Context::with_deadline / with_timeout").spawn(async move {
                         tokio::time::sleep_until(deadline).await;
                         if let Some(node) = weak.upgrade() {
                             cancel(&node, ContextError::DeadlineExceeded, true);
