@@ -113,11 +113,15 @@ impl Wakes {
 
     #[inline(never)]
     fn wake_some(self) {
-        if let Some(w) = self.one {
+        let Wakes { one, more } = self;
+        if let Some(w) = one {
             w.wake();
         }
-        if !self.more.is_empty() {
-            for w in self.more {
+        if more.capacity() == 0 {
+            // Nothing allocated: no drop glue to run.
+            std::mem::forget(more);
+        } else {
+            for w in more {
                 w.wake();
             }
         }

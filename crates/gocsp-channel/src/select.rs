@@ -35,6 +35,8 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use smallvec::SmallVec;
+
 use crate::blocking;
 use crate::chan::{Cap, Wakes, RECV_MAYBE, SEND_MAYBE};
 use crate::coop;
@@ -613,47 +615,9 @@ impl<T> AsSend<T> for &Option<Sender<T>> {
 /// Up to this many cases the engine works in fixed arrays on the stack.
 const INLINE: usize = 8;
 
-/// A list of case indices, inline up to `INLINE`.
-struct Indices {
-    inline: [(usize, u32); INLINE],
-    heap: Vec<(usize, u32)>,
-    len: usize,
-}
-
-impl Indices {
-    #[inline]
-    fn new(n: usize) -> Self {
-        Indices {
-            inline: [(0, 0); INLINE],
-            heap: if n > INLINE {
-                Vec::with_capacity(n)
-            } else {
-                Vec::new()
-            },
-            len: 0,
-        }
-    }
-    #[inline]
-    fn push(&mut self, x: (usize, u32)) {
-        if self.len < INLINE && self.heap.is_empty() {
-            self.inline[self.len] = x;
-        } else {
-            if self.heap.is_empty() {
-                self.heap.extend_from_slice(&self.inline[..self.len]);
-            }
-            self.heap.push(x);
-        }
-        self.len += 1;
-    }
-    #[inline]
-    fn as_mut_slice(&mut self) -> &mut [(usize, u32)] {
-        if self.heap.is_empty() {
-            &mut self.inline[..self.len]
-        } else {
-            &mut self.heap[..]
-        }
-    }
-}
+/// Case indices with their channel's address, inline up to `INLINE` (no allocation for the
+/// selects people write).
+type Indices = SmallVec<[(usize, u32); INLINE]>;
 
 /// Cases found not ready after all during one pass: a bit mask, or a vector past 64 cases.
 struct Excluded {
@@ -777,7 +741,7 @@ pub fn certainly_idle<C: Case + ?Sized>(case: &C) -> bool {
 /// [`certainly_idle`] for `select!`, charged to tokio's cooperative budget: a loop of
 /// `select! { recv(rx) => .., default => .. }` that never finds a value still yields to the
 /// other tasks on its worker, rather than starving the one that would send. One unit is charged
-/// per [`IDLE_PER_UNIT`] idle answers (a thread-local count): reading the budget costs more than
+/// per `IDLE_PER_UNIT` idle answers (a thread-local count): reading the budget costs more than
 /// the answer itself, and a loop still yields after about a thousand idle answers.
 pub fn poll_idle<C: Case + ?Sized>(case: &mut C) -> impl Future<Output = bool> + '_ {
     std::future::poll_fn(move |cx| {
@@ -943,13 +907,13 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
         }
 
         // Lock every distinct channel in address order.
-        let mut order = Indices::new(n);
+        let mut order = Indices::with_capacity(n);
         for (i, c) in self.cases.iter().enumerate() {
             if let Kind::Chan(addr) = c.kind() {
                 order.push((addr, i as u32));
             }
         }
-        let order = order.as_mut_slice();
+        let order = &mut order[..];
         sort_small(order);
         let mut prev = 0usize;
         for &(addr, i) in order.iter() {

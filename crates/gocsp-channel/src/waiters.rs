@@ -16,7 +16,7 @@
 
 use std::task::Waker;
 
-use crate::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::loom::{AtomicBool, AtomicUsize, AtomicWaker, Ordering};
 
 /// The signal state of a select that is registered and waiting.
 pub(crate) const WAITING: usize = 0;
@@ -37,7 +37,7 @@ pub(crate) struct Signal {
     /// Set when something changed that the select must look at again (a channel closed, a
     /// claim was given back): the owner re-runs its pass instead of waiting.
     poked: AtomicBool,
-    waker: Mutex<Option<Waker>>,
+    waker: AtomicWaker,
 }
 
 impl Signal {
@@ -45,7 +45,7 @@ impl Signal {
         Signal {
             state: AtomicUsize::new(WAITING),
             poked: AtomicBool::new(false),
-            waker: Mutex::new(None),
+            waker: AtomicWaker::new(),
         }
     }
 
@@ -89,7 +89,7 @@ impl Signal {
     pub(crate) fn reset(&self) {
         self.state.store(WAITING, Ordering::Relaxed);
         self.poked.store(false, Ordering::Relaxed);
-        *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        drop(self.waker.take());
     }
 
     /// `WAITING -> CANCELLED`; on failure returns the state found.
@@ -112,20 +112,13 @@ impl Signal {
     }
 
     pub(crate) fn wake(&self) {
-        let w = self.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(w) = w {
-            w.wake();
-        }
+        self.waker.wake();
     }
 
     /// Stores the owner's waker. Called before the owner checks the state again, so a wake
     /// after the check finds this waker ("register, then check again").
     pub(crate) fn set_waker(&self, waker: &Waker) {
-        let mut slot = self.waker.lock().unwrap_or_else(|e| e.into_inner());
-        match &*slot {
-            Some(w) if w.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
-        }
+        self.waker.register(waker);
     }
 }
 
