@@ -433,11 +433,10 @@ async fn cooperative_budget_does_not_starve_neighbours() {
     assert!(seen_at <= 300, "the other task first ran at turn {seen_at}");
 }
 
-/// Regression (found by the soak test): a permit holding the only slot sends while a receiver
-/// waits (the value goes straight to it) and a `reserve` waits for room (a lazy sender: a
-/// receiver cannot take a value from it, so both wait). The slot the permit held is free
-/// again and must go to the waiting reserve — it used to stay parked forever on an empty,
-/// open channel.
+/// A permit holding the only slot sends while a receiver waits (the value goes straight to it)
+/// and a `reserve` waits for room (a lazy sender: a receiver cannot take a value from it, so
+/// both wait). The slot the permit held is free again and must go to the waiting reserve, or
+/// the reserve stays parked forever on an empty, open channel.
 #[tokio::test]
 async fn permit_send_to_waiting_receiver_frees_its_slot_for_waiting_senders() {
     use futures::FutureExt;

@@ -1,4 +1,4 @@
-//! Faults and bad input (issue 9): goroutines that panic or are cancelled mid-operation, a
+//! Faults and bad input: goroutines that panic or are cancelled mid-operation, a
 //! runtime shut down under load, and API misuse. Each test checks that nothing is lost or
 //! dropped twice (a drop log records every value's id), that the error says what happened, and
 //! that nothing hangs (every program runs under a generous hang guard, which only turns a hang
