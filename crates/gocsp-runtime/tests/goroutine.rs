@@ -5,6 +5,17 @@ use std::time::Duration;
 use gocsp_channel::chan;
 use gocsp_runtime::{go, go_blocking, GoError, Op, State};
 
+/// Waits (without sleeping) until goroutine `id` is parked in a gocsp operation; its dump entry.
+async fn until_blocked(id: u64) -> gocsp_runtime::Goroutine {
+    loop {
+        let g = gocsp_runtime::dump().get(id).unwrap().clone();
+        if matches!(g.state, State::Blocked { .. }) {
+            return g;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn go_macro_forms_and_handles() {
     async fn double(x: u32) -> u32 {
@@ -87,13 +98,7 @@ async fn builder_names_sites_and_blocking() {
     let a = builder.spawn(async move { rx.recv().await });
     assert_eq!((a.name(), a.location().line()), (Some("a"), line));
     assert_eq!(a.location().file(), file!());
-    let g = loop {
-        let g = gocsp_runtime::dump().get(a.id()).unwrap().clone();
-        if matches!(g.state, State::Blocked { .. }) {
-            break g;
-        }
-        tokio::task::yield_now().await;
-    };
+    let g = until_blocked(a.id()).await;
     assert_eq!(g.name.as_deref(), Some("a"));
     tx.send(5).await.unwrap();
     assert_eq!(a.await.unwrap(), Some(5));
@@ -246,13 +251,7 @@ async fn dump_shows_stream_receive_at_the_receivers_creation() {
     let first = go!(name = "stream", async move { rx.next().await });
     let second = go!(name = "clone", async move { clone.next().await });
     for (h, line) in [(&first, made), (&second, cloned_line)] {
-        let g = loop {
-            let g = gocsp_runtime::dump().get(h.id()).unwrap().clone();
-            if matches!(g.state, State::Blocked { .. }) {
-                break g;
-            }
-            tokio::task::yield_now().await;
-        };
+        let g = until_blocked(h.id()).await;
         match g.state {
             State::Blocked { op, site, .. } => {
                 assert_eq!(op, Op::StreamRecv);
@@ -282,15 +281,7 @@ async fn dump_shows_blocked_operation_and_site() {
         rx.recv().await
     });
     ready_rx.recv().await.unwrap();
-    // Wait (without sleeping) until the goroutine has parked in `recv`.
-    let g = loop {
-        let d = gocsp_runtime::dump();
-        let g = d.get(h.id()).unwrap().clone();
-        if matches!(g.state, State::Blocked { .. }) {
-            break g;
-        }
-        tokio::task::yield_now().await;
-    };
+    let g = until_blocked(h.id()).await;
     match g.state {
         State::Blocked { op, site, .. } => {
             assert_eq!(op, Op::Recv);
