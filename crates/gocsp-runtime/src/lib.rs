@@ -92,6 +92,8 @@ pub mod trace;
 
 pub use dump::{dump, num_goroutine, print_dump, Dump, Goroutine, State};
 pub use gocsp_channel::hook::Op;
+#[doc(hidden)]
+pub use goroutine::panic_message;
 pub use goroutine::{
     current_id, go, go_blocking, yield_now, GoError, GoHandle, GoroutineBuilder, Panic,
 };

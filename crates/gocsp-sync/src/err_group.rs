@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, Location};
 use std::sync::{Arc, Mutex as StdMutex};
 
 use futures::FutureExt as _;
-use gocsp_runtime::GoError;
+use gocsp_runtime::{panic_message, GoError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::context::{CancelHandle, Context};
@@ -464,16 +464,6 @@ impl<E: From<GoError>> Drop for Member<E> {
             }));
         }
         self.inner.wg.done();
-    }
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        String::from("Box<dyn Any>")
     }
 }
 

@@ -19,7 +19,7 @@ pub use builder::GoroutineBuilder;
 pub use error::GoError;
 pub use handle::GoHandle;
 pub(crate) use panic::set_panic_policy;
-pub use panic::Panic;
+pub use panic::{panic_message, Panic};
 pub(crate) use task::GoFuture;
 
 use crate::registry;

@@ -59,7 +59,16 @@ pub(crate) struct Caught {
     pub(crate) payload: Box<dyn Any + Send>,
 }
 
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+/// A panic payload's message, as [`GoError::Panicked`] carries it: the `&str` or `String` the
+/// panic was raised with, else `"Box<dyn Any>"`. Not a public API: `ErrGroup` uses it for the
+/// panics it catches in its members.
+///
+/// ```
+/// let payload = std::panic::catch_unwind(|| panic!("boom {}", 7)).unwrap_err();
+/// assert_eq!(gocsp_runtime::panic_message(&*payload), "boom 7");
+/// ```
+#[doc(hidden)]
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&'static str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {
