@@ -5,9 +5,12 @@
 //! 1. Future cases (`fut(..)`) are polled first — in written order under `biased`, else from a
 //!    random starting point. A ready future fires. A select without future cases and with
 //!    at most eight cases instead tries, on its first poll, its channel cases one at a time
-//!    under that channel's lock alone, in a uniformly random order (written order under
-//!    `biased`), and fires the first ready one: cheaper than step 2 when a case is ready,
-//!    and the same distribution.
+//!    under that channel's lock alone, in a uniformly random order, and fires the first ready
+//!    one: cheaper than step 2 when a case is ready, and the same distribution. A walk fires
+//!    only a choice that step 2 could have made at one instant: under `biased` that is only
+//!    the first channel case it looks at, so a `biased` walk leaves every later channel case
+//!    to step 2 (a case found ready after an earlier one was found not ready may be a choice
+//!    no single instant allows: the earlier one may have become ready in between).
 //! 2. The channels of all channel cases are locked at once, in address order, each distinct
 //!    channel once (Go's `sellock`), so the pass sees every channel at one instant. Among the
 //!    ready cases one is chosen uniformly at random (the first in written order under
@@ -876,30 +879,51 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
             // With future cases, walk every case once — in written order under `biased`, else
             // from a random start (tokio's select! rule) — polling futures and checking each
             // channel under its own lock, so no kind of case is preferred over another.
+            //
+            // Under `biased`, the walk fires a channel case only if it is the first channel case
+            // it looks at: after one was found not ready under its own lock, a later one found
+            // ready is not a choice the all-locks pass could have made at one instant (the
+            // earlier one may have become ready meanwhile). Later channel cases wait for that
+            // pass; futures are still polled.
             let start = if self.biased || n == 0 {
                 0
             } else {
                 random_below(n)
             };
+            let mut chan_missed = false;
             for k in 0..n {
-                if let Some(r) = self.try_alone((start + k) % n, cx) {
+                let i = (start + k) % n;
+                let is_chan = matches!(self.cases[i].kind(), Kind::Chan(_));
+                if is_chan && chan_missed && self.biased {
+                    continue;
+                }
+                if let Some(r) = self.try_alone(i, cx) {
                     return r;
                 }
+                chan_missed |= is_chan;
             }
         } else if !self.registered && n <= INLINE {
             // First poll (Go's pass 1): look for a ready case in a random order, holding one
             // channel's lock at a time. The first ready case of a uniformly random order is
-            // uniform among the ready ones. Cheaper than locking every channel when a case is
-            // ready, the common case; if none is, the pass below checks again under every lock
-            // before registering or taking `default`.
+            // uniform among the ready ones, and each is ready at the instant it is looked at:
+            // a choice the all-locks pass could have made. Cheaper than locking every channel
+            // when a case is ready, the common case; if none is, the pass below checks again
+            // under every lock before registering or taking `default`.
+            //
+            // Under `biased` only the first case is looked at: a later case found ready after
+            // an earlier one was found not ready is not a choice made at one instant (the
+            // earlier one may have become ready in between), so it is left to the pass below.
             let mut perm: [u8; INLINE] = std::array::from_fn(|i| i as u8);
-            if !self.biased {
+            let tries = if self.biased {
+                n.min(1)
+            } else {
                 // Fisher-Yates.
                 for i in (1..n).rev() {
                     perm.swap(i, random_below(i + 1));
                 }
-            }
-            for &i in &perm[..n] {
+                n
+            };
+            for &i in &perm[..tries] {
                 if let Some(r) = self.try_alone(usize::from(i), cx) {
                     return r;
                 }

@@ -7,6 +7,8 @@
 //! - `expansion`: the macro's own contract: in what order and how often it evaluates guards,
 //!   channel, value and future expressions, what happens to unused results, and that a
 //!   cancelled `select!` builds and takes nothing.
+//! - `linearizable`: a select's choice is one it could have made at one instant, `biased;`
+//!   included, while another thread moves values between its channels.
 //! - `stress`: tasks racing `select!`s that are dropped at random points, every value
 //!   accounted for.
 //!
@@ -14,5 +16,6 @@
 //! (trybuild) are `crates/gocsp-macros/tests/ui.rs`.
 
 mod expansion;
+mod linearizable;
 mod rules;
 mod stress;
