@@ -10,6 +10,8 @@
 //!   is set, however deep the context.
 //! - A `done()` receiver kept under the background root after its context was dropped never
 //!   closes.
+//! - `without_cancel` keeps the parent's values and drops its cancellation and deadline, for
+//!   itself and every context derived from it.
 //! - A context's `CancellationToken` follows the context's cancellation (cancelling the token
 //!   does not cancel the context), and a token brings cancellation into a context tree.
 //! - `with_timeout` outside a tokio runtime panics saying so; a deadline already past needs
@@ -340,6 +342,43 @@ fn test_deadline_exceeded_supports_timeout() {
     );
     let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(ContextError::Cancelled);
     assert_eq!(boxed.to_string(), "context canceled");
+}
+
+/// Go: `TestWithoutCancel` — no deadline, a done channel that never closes, no error, and
+/// values read through; also when the parent is cancelled or has a deadline, and for
+/// contexts derived from it.
+#[tokio::test(start_paused = true)]
+async fn test_without_cancel() {
+    let ctx = Context::background()
+        .with_value(Key1("value"))
+        .without_cancel();
+    assert_eq!(ctx.deadline(), None);
+    assert!(ctx.done().try_recv().is_err());
+    assert!(!is_done(&ctx));
+    assert_eq!(ctx.err(), None);
+    assert_eq!(ctx.value::<Key1>(), Some(&Key1("value")));
+    assert_eq!(
+        format!("{ctx:?}"),
+        "context.Background.WithValue(type context::Key1).WithoutCancel"
+    );
+
+    let (parent, cancel) = Context::background()
+        .with_value(Key1("parent"))
+        .with_timeout(Duration::from_secs(1));
+    let detached = parent.without_cancel();
+    let (child, _c) = detached.with_cancel();
+    assert_eq!(detached.deadline(), None);
+    assert_eq!(child.deadline(), None);
+    cancel.cancel();
+    assert_eq!(parent.err(), Some(ContextError::Cancelled));
+    for c in [&detached, &child] {
+        assert_eq!(c.err(), None);
+        assert!(!is_done(c));
+        assert_eq!(c.value::<Key1>(), Some(&Key1("parent")));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(detached.err(), None);
+    assert!(!child.cancellation_token().is_cancelled());
 }
 
 /// Cancelling a child never cancels its parent or siblings; a parent's error reaches

@@ -30,7 +30,8 @@ use tree::{background_done, cancel, Node, ValueNode};
 ///
 /// A `Context` is a cheap, cloneable handle (`Send + Sync`, one `Arc`). Derive children with
 /// [`with_cancel`](Self::with_cancel), [`with_timeout`](Self::with_timeout),
-/// [`with_deadline`](Self::with_deadline) and [`with_value`](Self::with_value). Cancelling a
+/// [`with_deadline`](Self::with_deadline) and [`with_value`](Self::with_value), or detach
+/// from the parent's cancellation with [`without_cancel`](Self::without_cancel). Cancelling a
 /// context cancels all its descendants, never its ancestors.
 ///
 /// Observe cancellation with [`done`](Self::done) — a channel receiver that is closed on
@@ -261,6 +262,37 @@ impl Context {
         }
     }
 
+    /// A copy of `self` that is never cancelled: it keeps `self`'s values but not its
+    /// cancellation or deadline.
+    ///
+    /// Its [`done`](Self::done) channel never closes, [`err`](Self::err) and
+    /// [`deadline`](Self::deadline) are `None`, and [`value`](Self::value) still reads through
+    /// to `self`. Contexts derived from it are
+    /// cancelled only by their own handles and deadlines. For work that must outlive the
+    /// request that started it (a write-behind, an audit log), with the request's values.
+    ///
+    /// ```
+    /// use gocsp_sync::{Context, ContextError};
+    /// #[derive(Debug, PartialEq)]
+    /// struct TraceId(u64);
+    /// let (request, cancel) = Context::background().with_value(TraceId(9)).with_cancel();
+    /// let detached = request.without_cancel();
+    /// cancel.cancel();
+    /// assert_eq!(request.err(), Some(ContextError::Cancelled));
+    /// assert_eq!(detached.err(), None);
+    /// assert!(!detached.done().is_closed());
+    /// assert_eq!(detached.value::<TraceId>(), Some(&TraceId(9)));
+    /// ```
+    ///
+    /// # Go equivalent
+    ///
+    /// `context.WithoutCancel(parent)` (Go 1.21).
+    pub fn without_cancel(&self) -> Context {
+        Context {
+            node: Arc::new(Node::WithoutCancel(self.clone())),
+        }
+    }
+
     /// The nearest value of type `T` on this context or its ancestors.
     ///
     /// ```
@@ -279,6 +311,7 @@ impl Context {
             match &*ctx.node {
                 Node::Background => return None,
                 Node::Cancel(c) => ctx = &c.parent,
+                Node::WithoutCancel(parent) => ctx = parent,
                 Node::Value(v) => match v.value.downcast_ref::<T>() {
                     Some(found) => return Some(found),
                     None => ctx = &v.parent,
@@ -550,6 +583,10 @@ impl fmt::Debug for Context {
                 Node::Value(v) => {
                     parts.push(format!("WithValue(type {})", v.type_name));
                     ctx = &v.parent;
+                }
+                Node::WithoutCancel(parent) => {
+                    parts.push("WithoutCancel".to_string());
+                    ctx = parent;
                 }
             }
         }

@@ -141,3 +141,21 @@ fn orphans_are_swept() {
         "{orphans} orphans kept for 10 live receivers"
     );
 }
+
+/// A cancellable child below `without_cancel` registers nowhere: its parent's cancel cannot
+/// reach it, and it leaves nothing in the parent's map.
+#[test]
+fn child_of_without_cancel_is_not_registered() {
+    let (parent, cancel) = Context::background().with_cancel();
+    let detached = parent.with_value(1u8).without_cancel();
+    let (child, _c) = detached.with_cancel();
+    assert_eq!(parent.registered_children(), 0);
+    assert!(child
+        .cancel_node()
+        .unwrap()
+        .as_cancel()
+        .registered_in
+        .is_none());
+    cancel.cancel();
+    assert_eq!(child.err(), None);
+}

@@ -3,8 +3,11 @@
 //! ## Shape of the tree
 //!
 //! Every context is a node: the background root, a cancellable node (`with_cancel`,
-//! `with_timeout`, `with_deadline`, `with_cancellation_token`) or a value node (`with_value`).
-//! A node holds its parent strongly (values and deadlines are read through the parent chain).
+//! `with_timeout`, `with_deadline`, `with_cancellation_token`), a value node (`with_value`) or
+//! a `without_cancel` node. A node holds its parent strongly (values and deadlines are read
+//! through the parent chain). A `without_cancel` node ends the search for a cancellable
+//! ancestor, so below it the tree behaves as under the background root (values still read
+//! through it).
 //! A cancellable node is registered in its nearest cancellable ancestor's child map by a
 //! *weak* reference, so:
 //!
@@ -49,6 +52,9 @@ pub(super) enum Node {
     Background,
     Cancel(CancelNode),
     Value(ValueNode),
+    /// `without_cancel`: reads values through its parent, and cuts the cancellation chain (its
+    /// descendants register nowhere above it, as under the background root).
+    WithoutCancel(Context),
 }
 
 pub(super) struct ValueNode {
@@ -110,12 +116,12 @@ pub(super) static NEXT_ID: StdAtomicU64 = StdAtomicU64::new(0);
 
 impl Context {
     /// The nearest cancellable node on the chain (itself or an ancestor), `None` under the
-    /// background root.
+    /// background root or a `without_cancel` node.
     pub(super) fn cancel_node(&self) -> Option<&Arc<Node>> {
         let mut ctx = self;
         loop {
             match &*ctx.node {
-                Node::Background => return None,
+                Node::Background | Node::WithoutCancel(_) => return None,
                 Node::Cancel(_) => return Some(&ctx.node),
                 Node::Value(v) => ctx = &v.parent,
             }
