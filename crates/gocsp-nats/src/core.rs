@@ -1,0 +1,527 @@
+//! Core NATS bridges: a [`Sender`] whose values are published, and a [`Receiver`] fed by a
+//! subscription or a queue group. At most once: a value is delivered once or, if a process,
+//! the connection or a slow consumer drops it, not at all.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use async_nats::client::PublishErrorKind;
+use async_nats::{Client, HeaderMap, Subject, Subscriber};
+use futures_util::Stream;
+use gocsp_channel::{chan, Receiver, Sender};
+use gocsp_runtime::{GoHandle, Goroutine};
+
+use crate::codec::{Codec, Json};
+use crate::Error;
+
+/// How often an idle receive bridge checks whether its local receivers are gone (a `Sender`
+/// learns that only when it sends).
+pub(crate) const CLOSED_CHECK: Duration = Duration::from_millis(250);
+
+/// The local buffer of [`sender`] and [`receiver`]: core NATS promises nothing about a value
+/// the bridge has taken (async-nats buffers it again), so a buffer costs no guarantee and
+/// saves a goroutine switch per value.
+pub const DEFAULT_CAPACITY: usize = 256;
+
+/// Header naming the subject a dead-lettered payload arrived on.
+pub const DEAD_LETTER_SUBJECT: &str = "Gocsp-Subject";
+/// Header carrying why a dead-lettered payload did not decode.
+pub const DEAD_LETTER_ERROR: &str = "Gocsp-Error";
+
+/// Options for core NATS bridges: the codec, the local buffer, where undecodable payloads go.
+///
+/// [`sender`], [`receiver`] and [`queue_receiver`] are `Bridge::new(client)` with the defaults:
+/// [`Json`], a buffer of [`DEFAULT_CAPACITY`], no dead-letter subject.
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() -> Result<(), gocsp_nats::Error> {
+/// let client = async_nats::connect("127.0.0.1:4222").await?;
+/// let bridge = gocsp_nats::Bridge::new(&client).capacity(0).dead_letter("orders.bad");
+/// let rx = bridge.receiver::<u64>("orders").await?;
+/// let tx = bridge.sender::<u64>("orders");
+/// tx.send(7).await.unwrap();
+/// assert_eq!(rx.recv().await, Some(7));
+/// # Ok(()) }
+/// ```
+///
+/// # Go equivalent
+///
+/// `nats.NewEncodedConn(nc, nats.JSON_ENCODER)`, whose `BindSendChan` / `BindRecvChan` /
+/// `BindRecvQueueChan` are [`sender`](Self::sender), [`receiver`](Self::receiver) and
+/// [`queue_receiver`](Self::queue_receiver).
+#[derive(Clone, Debug)]
+#[must_use = "a Bridge starts nothing until `sender` or `receiver` is called"]
+pub struct Bridge<C = Json> {
+    client: Client,
+    codec: C,
+    capacity: usize,
+    dead_letter: Option<Subject>,
+}
+
+impl Bridge<Json> {
+    /// Bridges on `client` with JSON, a buffer of [`DEFAULT_CAPACITY`] and no dead-letter
+    /// subject.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), gocsp_nats::Error> {
+    /// let client = async_nats::connect("127.0.0.1:4222").await?;
+    /// let tx = gocsp_nats::Bridge::new(&client).sender::<String>("greetings");
+    /// # Ok(()) }
+    /// ```
+    pub fn new(client: &Client) -> Self {
+        Bridge {
+            client: client.clone(),
+            codec: Json,
+            capacity: DEFAULT_CAPACITY,
+            dead_letter: None,
+        }
+    }
+}
+
+impl<C> Bridge<C> {
+    /// Encodes and decodes with `codec` instead.
+    ///
+    /// ```no_run
+    /// # #[derive(Clone)] struct MyCodec;
+    /// # impl gocsp_nats::Codec<u8> for MyCodec {
+    /// #     type Error = std::convert::Infallible;
+    /// #     fn encode(&self, v: &u8) -> Result<bytes::Bytes, Self::Error> { Ok(vec![*v].into()) }
+    /// #     fn decode(&self, p: &[u8]) -> Result<u8, Self::Error> { Ok(p[0]) }
+    /// # }
+    /// # #[tokio::main] async fn main() -> Result<(), gocsp_nats::Error> {
+    /// let client = async_nats::connect("127.0.0.1:4222").await?;
+    /// let tx = gocsp_nats::Bridge::new(&client).codec(MyCodec).sender::<u8>("bytes");
+    /// # Ok(()) }
+    /// ```
+    pub fn codec<D>(self, codec: D) -> Bridge<D> {
+        Bridge {
+            client: self.client,
+            codec,
+            capacity: self.capacity,
+            dead_letter: self.dead_letter,
+        }
+    }
+
+    /// The local channel's buffer; `0` makes it unbuffered: a send then completes only once
+    /// the bridge goroutine took the value (a receive: once a local receiver did), which adds
+    /// backpressure but no delivery guarantee, since core NATS has none.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), gocsp_nats::Error> {
+    /// let client = async_nats::connect("127.0.0.1:4222").await?;
+    /// let tx = gocsp_nats::Bridge::new(&client).capacity(0).sender::<u32>("ticks");
+    /// assert_eq!(tx.capacity(), Some(0));
+    /// # Ok(()) }
+    /// ```
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// Republishes payloads that do not decode to `subject`, with the headers
+    /// [`DEAD_LETTER_SUBJECT`] (where it arrived) and [`DEAD_LETTER_ERROR`] (why it failed).
+    /// Without it they are only reported through `tracing`.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), gocsp_nats::Error> {
+    /// let client = async_nats::connect("127.0.0.1:4222").await?;
+    /// let rx = gocsp_nats::Bridge::new(&client)
+    ///     .dead_letter("dlq.orders")
+    ///     .receiver::<u64>("orders")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn dead_letter(mut self, subject: impl Into<String>) -> Self {
+        self.dead_letter = Some(Subject::from(subject.into()));
+        self
+    }
+
+    /// A [`Sender`] whose values are published on `subject`; see [`sender`].
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime (the bridge is a goroutine).
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), gocsp_nats::Error> {
+    /// let client = async_nats::connect("127.0.0.1:4222").await?;
+    /// let tx = gocsp_nats::Bridge::new(&client).sender::<u64>("numbers");
+    /// tx.send(1).await.unwrap();
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn sender<T>(&self, subject: impl Into<String>) -> Sender<T>
+    where
+        T: Send + 'static,
+        C: Codec<T>,
+    {
+        self.spawn_sender(subject).0
+    }
+
+    /// [`sender`](Self::sender), and the handle of its bridge goroutine, which completes once
+    /// every sender is gone (or the channel closed) and every value taken is published and
+    /// flushed to the server: `Ok(n)` with the number of values published. Await it before a
+    /// process exits to lose nothing that was sent.
+    ///
+    /// # Errors
+    ///
+    /// The handle's output is `Err` if the connection ended for good (the client was closed or
+    /// gave up reconnecting): the bridge then closes the channel, so later sends hand their
+    /// values back.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), gocsp_nats::Error> {
+    /// let client = async_nats::connect("127.0.0.1:4222").await?;
+    /// let (tx, bridge) = gocsp_nats::Bridge::new(&client).spawn_sender::<u64>("numbers");
+    /// for i in 0..100 { tx.send(i).await.unwrap(); }
+    /// drop(tx); // close(ch)
+    /// assert_eq!(bridge.await.unwrap()?, 100);
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn spawn_sender<T>(
+        &self,
+        subject: impl Into<String>,
+    ) -> (Sender<T>, GoHandle<Result<u64, Error>>)
+    where
+        T: Send + 'static,
+        C: Codec<T>,
+    {
+        let subject = subject.into();
+        let (tx, rx) = chan(self.capacity);
+        let handle = Goroutine::builder()
+            .name(format!("nats-send:{subject}"))
+            .spawn(send_bridge(
+                self.client.clone(),
+                Subject::from(subject),
+                self.codec.clone(),
+                rx,
+            ));
+        (tx, handle)
+    }
+
+    /// A [`Receiver`] of the values published on `subject`; see [`receiver`].
+    ///
+    /// # Errors
+    ///
+    /// The subscription failed, or the server did not confirm it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes may leave a subscription that nothing reads
+    /// until the client closes; no value is lost that a completed call would have received.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), gocsp_nats::Error> {
+    /// let client = async_nats::connect("127.0.0.1:4222").await?;
+    /// let rx = gocsp_nats::Bridge::new(&client).receiver::<u64>("numbers").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn receiver<T>(&self, subject: impl Into<String>) -> Result<Receiver<T>, Error>
+    where
+        T: Send + 'static,
+        C: Codec<T>,
+    {
+        let subject = subject.into();
+        let sub = self.client.subscribe(subject.clone()).await?;
+        self.start_receiver(subject, sub).await
+    }
+
+    /// A [`Receiver`] in the queue group `group` on `subject`; see [`queue_receiver`].
+    ///
+    /// # Errors
+    ///
+    /// The subscription failed, or the server did not confirm it.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`receiver`](Self::receiver).
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), gocsp_nats::Error> {
+    /// let client = async_nats::connect("127.0.0.1:4222").await?;
+    /// let jobs = gocsp_nats::Bridge::new(&client)
+    ///     .queue_receiver::<u64>("jobs", "workers")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn queue_receiver<T>(
+        &self,
+        subject: impl Into<String>,
+        group: impl Into<String>,
+    ) -> Result<Receiver<T>, Error>
+    where
+        T: Send + 'static,
+        C: Codec<T>,
+    {
+        let subject = subject.into();
+        let sub = self
+            .client
+            .queue_subscribe(subject.clone(), group.into())
+            .await?;
+        self.start_receiver(subject, sub).await
+    }
+
+    async fn start_receiver<T>(
+        &self,
+        subject: String,
+        sub: Subscriber,
+    ) -> Result<Receiver<T>, Error>
+    where
+        T: Send + 'static,
+        C: Codec<T>,
+    {
+        // A PING/PONG round trip: once it returns the server has processed the SUB, so every
+        // message published after this function returns reaches the subscription.
+        self.client.flush().await?;
+        let (tx, rx) = chan(self.capacity);
+        let dead_letter = self.dead_letter.clone().map(|dl| (self.client.clone(), dl));
+        Goroutine::builder()
+            .name(format!("nats-recv:{subject}"))
+            .spawn(recv_bridge(
+                subject,
+                sub,
+                self.codec.clone(),
+                tx,
+                dead_letter,
+            ));
+        Ok(rx)
+    }
+}
+
+/// A [`Sender`] whose values are published on `subject` as JSON: core NATS, at most once.
+///
+/// A bridge goroutine named `nats-send:{subject}` takes each value from the local channel
+/// (buffered by [`DEFAULT_CAPACITY`]) and publishes it; dropping every `Sender` (or closing the
+/// channel) makes it publish what is buffered, flush, and exit. A send completes once the value
+/// is in the local channel: like Go's `nc.Publish`, that says nothing about delivery. A value
+/// that does not encode is reported through `tracing` and not published. To wait until
+/// everything sent is on the server, use [`Bridge::spawn_sender`] and await its handle.
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+///
+/// # Examples
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() -> Result<(), gocsp_nats::Error> {
+/// let client = async_nats::connect("127.0.0.1:4222").await?;
+/// let tx = gocsp_nats::sender::<String>(&client, "greetings");
+/// tx.send("hello".to_string()).await.unwrap(); // ch <- "hello", published
+/// # Ok(()) }
+/// ```
+///
+/// # Go equivalent
+///
+/// `ec.BindSendChan("greetings", ch)` of the deprecated `nats.EncodedConn`.
+#[track_caller]
+pub fn sender<T>(client: &Client, subject: impl Into<String>) -> Sender<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+{
+    Bridge::new(client).sender(subject)
+}
+
+/// A [`Receiver`] of every value published on `subject` (wildcards allowed) as JSON: core
+/// NATS, at most once.
+///
+/// When the future completes the server has confirmed the subscription, so every value
+/// published after that reaches this receiver unless a fault drops it: the connection is lost
+/// (messages published while it reconnects are not delivered), or the receiver falls so far
+/// behind that async-nats's subscription buffer (64 Ki messages by default) or the server's
+/// per-client limit overflows ("slow consumer"). A bridge goroutine named
+/// `nats-recv:{subject}` decodes each message and sends it into the local channel (buffered by
+/// [`DEFAULT_CAPACITY`]); a payload that does not decode is reported through `tracing` at
+/// error level. Dropping every `Receiver` (or closing it) unsubscribes within a quarter of a
+/// second; when the client's connection ends for good the receiver reports closed (`None`).
+///
+/// # Errors
+///
+/// The subscription failed, or the server did not confirm it.
+///
+/// # Cancel safety
+///
+/// As [`Bridge::receiver`].
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+///
+/// # Examples
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() -> Result<(), gocsp_nats::Error> {
+/// let client = async_nats::connect("127.0.0.1:4222").await?;
+/// let rx = gocsp_nats::receiver::<String>(&client, "greetings").await?;
+/// while let Some(greeting) = rx.recv().await {   // for g := range ch
+///     println!("{greeting}");
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// # Go equivalent
+///
+/// `ec.BindRecvChan("greetings", ch)`.
+pub async fn receiver<T>(client: &Client, subject: impl Into<String>) -> Result<Receiver<T>, Error>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+{
+    Bridge::new(client).receiver(subject).await
+}
+
+/// A [`Receiver`] in the queue group `group` on `subject`: the server gives each message to
+/// one member of the group, so receivers in many processes share the work (multi-producer,
+/// multi-consumer across machines). Otherwise as [`receiver`].
+///
+/// # Errors
+///
+/// The subscription failed, or the server did not confirm it.
+///
+/// # Cancel safety
+///
+/// As [`Bridge::receiver`].
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+///
+/// # Examples
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() -> Result<(), gocsp_nats::Error> {
+/// let client = async_nats::connect("127.0.0.1:4222").await?;
+/// let jobs = gocsp_nats::queue_receiver::<u64>(&client, "jobs", "workers").await?;
+/// while let Some(job) = jobs.recv().await {
+///     println!("job {job}");
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// # Go equivalent
+///
+/// `ec.BindRecvQueueChan("jobs", "workers", ch)`.
+pub async fn queue_receiver<T>(
+    client: &Client,
+    subject: impl Into<String>,
+    group: impl Into<String>,
+) -> Result<Receiver<T>, Error>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+{
+    Bridge::new(client).queue_receiver(subject, group).await
+}
+
+async fn send_bridge<T, C: Codec<T>>(
+    client: Client,
+    subject: Subject,
+    codec: C,
+    rx: Receiver<T>,
+) -> Result<u64, Error> {
+    let mut published = 0u64;
+    while let Some(value) = rx.recv().await {
+        let payload = match codec.encode(&value) {
+            Ok(payload) => payload,
+            Err(error) => {
+                tracing::error!(%subject, %error, "gocsp-nats: a value was not published: it does not encode");
+                continue;
+            }
+        };
+        match client.publish(subject.clone(), payload).await {
+            Ok(()) => published += 1,
+            Err(error) if error.kind() == PublishErrorKind::MaxPayloadExceeded => {
+                tracing::error!(%subject, %error, "gocsp-nats: a value was not published: it exceeds the server's max_payload");
+            }
+            Err(error) => {
+                tracing::error!(%subject, %error, "gocsp-nats: the connection is gone; closing the channel");
+                rx.close();
+                return Err(error.into());
+            }
+        }
+    }
+    client.flush().await?;
+    Ok(published)
+}
+
+async fn recv_bridge<T, C: Codec<T>>(
+    subject: String,
+    mut sub: Subscriber,
+    codec: C,
+    tx: Sender<T>,
+    dead_letter: Option<(Client, Subject)>,
+) {
+    let mut check = tokio::time::interval(CLOSED_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let msg = match next_or_tick(&mut sub, &mut check).await {
+            Event::Item(Some(msg)) => msg,
+            // The subscription ended: the client's connection is gone for good.
+            Event::Item(None) => break,
+            Event::Tick if tx.is_closed() => break,
+            Event::Tick => continue,
+        };
+        match codec.decode(&msg.payload) {
+            Ok(value) => {
+                if tx.send(value).await.is_err() {
+                    // Every local receiver is gone: core NATS keeps nothing for us, so the
+                    // value is dropped, as a message to a closed subscription would be.
+                    break;
+                }
+            }
+            Err(error) => {
+                tracing::error!(
+                    %subject,
+                    message_subject = %msg.subject,
+                    %error,
+                    payload_len = msg.payload.len(),
+                    dead_letter = dead_letter.as_ref().map(|(_, dl)| dl.as_str()),
+                    "gocsp-nats: a payload does not decode"
+                );
+                if let Some((client, dl)) = &dead_letter {
+                    let mut headers = HeaderMap::new();
+                    headers.insert(DEAD_LETTER_SUBJECT, msg.subject.as_str());
+                    headers.insert(DEAD_LETTER_ERROR, error.to_string().as_str());
+                    if let Err(error) = client
+                        .publish_with_headers(dl.clone(), headers, msg.payload.clone())
+                        .await
+                    {
+                        tracing::error!(%subject, %error, "gocsp-nats: dead-lettering failed");
+                    }
+                }
+            }
+        }
+    }
+    let _ = sub.unsubscribe().await;
+}
+
+pub(crate) enum Event<T> {
+    Item(Option<T>),
+    Tick,
+}
+
+/// The next item of `stream`, or `Tick` when `tick` fires first. The interval lives outside
+/// the loop, so a busy stream never touches the timer.
+pub(crate) async fn next_or_tick<S>(
+    stream: &mut S,
+    tick: &mut tokio::time::Interval,
+) -> Event<S::Item>
+where
+    S: Stream + Unpin,
+{
+    poll_fn(|cx| {
+        if let Poll::Ready(item) = Pin::new(&mut *stream).poll_next(cx) {
+            return Poll::Ready(Event::Item(item));
+        }
+        if tick.poll_tick(cx).is_ready() {
+            return Poll::Ready(Event::Tick);
+        }
+        Poll::Pending
+    })
+    .await
+}
