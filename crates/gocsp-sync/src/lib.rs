@@ -70,7 +70,9 @@ mod loom;
 mod wait_group;
 
 pub use cond::Cond;
-pub use context::{CancelGuard, CancelHandle, Context, ContextError};
+pub use context::{
+    CancelCause, CancelCauseHandle, CancelGuard, CancelHandle, Context, ContextError,
+};
 #[cfg(not(loom))]
 pub use err_group::ErrGroup;
 pub use wait_group::{Wait, WaitGroup};

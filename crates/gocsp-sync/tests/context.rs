@@ -12,6 +12,10 @@
 //!   closes.
 //! - `without_cancel` keeps the parent's values and drops its cancellation and deadline, for
 //!   itself and every context derived from it.
+//! - `cause()` is `None` until `err()` is set; then the cause of the first cancellation that
+//!   reached the context (its own, or an ancestor's), or the error itself when that
+//!   cancellation gave none. A deadline's cause counts only when the deadline is what ended
+//!   the context. A cause passed on is the same `Arc`, never a wrapper.
 //! - A context's `CancellationToken` follows the context's cancellation (cancelling the token
 //!   does not cancel the context), and a token brings cancellation into a context tree.
 //! - `with_timeout` outside a tokio runtime panics saying so; a deadline already past needs
@@ -27,12 +31,16 @@
 //!
 //! Not ported: `TestTODO` (no `TODO()`: use `background()`), `TestAllocs` (Go allocation
 //! counts), `TestWithValueChecksKey` (keys are types; there is no nil or incomparable key),
-//! `TestCustomContextGoroutines` (no user-defined `Context` implementations).
+//! `TestInvalidDerivedFail` (there is no nil parent), `TestCustomContextGoroutines`,
+//! `TestCustomContextPropagation` and `TestCustomContextCause` (no user-defined `Context`
+//! implementations). `TestCause`'s `TODO` case is its `Background` case.
 
 use std::collections::VecDeque;
+use std::error::Error;
+use std::sync::Arc;
 use std::time::Duration;
 
-use gocsp_sync::{Context, ContextError};
+use gocsp_sync::{CancelCause, Context, ContextError};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -319,16 +327,441 @@ async fn test_layers_timeout() {
     }
 }
 
-/// Go: `TestWithCancelCanceledParent` — a child of a cancelled parent starts cancelled.
+/// Go: `TestWithCancelCanceledParent` — a child of a parent cancelled with a cause starts
+/// cancelled, with the parent's cause.
 #[tokio::test(start_paused = true)]
 async fn test_with_cancel_canceled_parent() {
-    let (parent, pcancel) = Context::background().with_cancel();
-    pcancel.cancel();
+    let (parent, pcancel) = Context::background().with_cancel_cause();
+    let cause = because("Because!");
+    pcancel.cancel(cause.clone());
     let (c, _) = parent.with_cancel();
+    assert!(is_done(&c), "child not done immediately upon construction");
     c.cancelled().await;
     assert_eq!(c.err(), Some(ContextError::Cancelled));
-    let (t, _) = parent.with_timeout(Duration::from_secs(1));
+    assert!(is_cause(&c, &cause), "child has wrong cause");
+    let (t, _) = parent.with_timeout_cause(Duration::from_secs(1), "unused");
     assert_eq!(t.err(), Some(ContextError::Cancelled));
+    assert!(is_cause(&t, &cause));
+}
+
+/// Go: `TestWithCancelSimultaneouslyCanceledParent` — the parent is cancelled (with a cause)
+/// on another thread while a child is created: the child ends cancelled with that cause,
+/// whichever came first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_with_cancel_simultaneously_canceled_parent() {
+    for _ in 0..100 {
+        let (parent, pcancel) = Context::background().with_cancel_cause();
+        let cause = because("Because!");
+        let t = tokio::spawn({
+            let cause = cause.clone();
+            async move { pcancel.cancel(cause) }
+        });
+        let (c, _) = parent.with_cancel();
+        c.cancelled().await;
+        assert_eq!(c.err(), Some(ContextError::Cancelled));
+        assert!(is_cause(&c, &cause), "child has wrong cause");
+        t.await.unwrap();
+    }
+}
+
+/// A cause made from a message, as Go's `errors.New` / `fmt.Errorf`.
+fn because(msg: &str) -> CancelCause {
+    Arc::from(Box::<dyn Error + Send + Sync>::from(msg))
+}
+
+/// `Cause(ctx) == want` in Go: the very error the canceller gave (the same `Arc`).
+fn is_cause(ctx: &Context, want: &CancelCause) -> bool {
+    ctx.cause().is_some_and(|got| Arc::ptr_eq(&got, want))
+}
+
+/// What `Context::cause` should return: Go's `nil`, one of Go's two errors, or a given cause.
+#[derive(Clone)]
+enum Want {
+    Nil,
+    Err(ContextError),
+    Cause(CancelCause),
+}
+
+impl Want {
+    fn check(&self, got: Option<CancelCause>) -> Result<(), String> {
+        let ok = match (self, &got) {
+            (Want::Nil, None) => true,
+            (Want::Err(e), Some(g)) => g.downcast_ref::<ContextError>() == Some(e),
+            (Want::Cause(w), Some(g)) => Arc::ptr_eq(w, g),
+            _ => false,
+        };
+        let shown = |c: &Option<CancelCause>| c.as_ref().map(|c| c.to_string());
+        let want = match self {
+            Want::Nil => None,
+            Want::Err(e) => Some(e.to_string()),
+            Want::Cause(c) => Some(c.to_string()),
+        };
+        ok.then_some(())
+            .ok_or_else(|| format!("got {:?}, want {want:?}", shown(&got)))
+    }
+}
+
+/// Go: `TestCause` — `err()` and `cause()` of every way a context ends (or does not): the
+/// first cancellation sets both, a parent's cause reaches its children, a deadline's cause
+/// is used only when the deadline is what ended the context, and `without_cancel` has
+/// neither.
+#[tokio::test(start_paused = true)]
+async fn test_cause() {
+    let forever = Duration::from_secs(1_000_000);
+    let parent_cause = because("parentCause");
+    let child_cause = because("childCause");
+    let too_slow = because("tooSlow");
+    let finished_early = because("finishedEarly");
+    type Case = Box<dyn Fn() -> Context>;
+    let (pc, cc, ts, fe) = (
+        parent_cause.clone(),
+        child_cause.clone(),
+        too_slow.clone(),
+        finished_early.clone(),
+    );
+    let cases: Vec<(&str, Case, Option<ContextError>, Want)> = vec![
+        ("Background", Box::new(Context::background), None, Want::Nil),
+        (
+            "WithCancel",
+            Box::new(|| {
+                let (ctx, cancel) = Context::background().with_cancel();
+                cancel.cancel();
+                ctx
+            }),
+            Some(ContextError::Cancelled),
+            Want::Err(ContextError::Cancelled),
+        ),
+        (
+            "WithCancelCause",
+            Box::new({
+                let pc = pc.clone();
+                move || {
+                    let (ctx, cancel) = Context::background().with_cancel_cause();
+                    cancel.cancel(pc.clone());
+                    ctx
+                }
+            }),
+            Some(ContextError::Cancelled),
+            Want::Cause(parent_cause.clone()),
+        ),
+        (
+            "WithCancelCause nil",
+            Box::new(|| {
+                let (ctx, cancel) = Context::background().with_cancel_cause();
+                cancel.cancel(ContextError::Cancelled);
+                ctx
+            }),
+            Some(ContextError::Cancelled),
+            Want::Err(ContextError::Cancelled),
+        ),
+        (
+            "WithCancelCause: parent cause before child",
+            Box::new({
+                let (pc, cc) = (pc.clone(), cc.clone());
+                move || {
+                    let (ctx, cancel_parent) = Context::background().with_cancel_cause();
+                    let (ctx, cancel_child) = ctx.with_cancel_cause();
+                    cancel_parent.cancel(pc.clone());
+                    cancel_child.cancel(cc.clone());
+                    ctx
+                }
+            }),
+            Some(ContextError::Cancelled),
+            Want::Cause(parent_cause.clone()),
+        ),
+        (
+            "WithCancelCause: parent cause after child",
+            Box::new({
+                let (pc, cc) = (pc.clone(), cc.clone());
+                move || {
+                    let (ctx, cancel_parent) = Context::background().with_cancel_cause();
+                    let (ctx, cancel_child) = ctx.with_cancel_cause();
+                    cancel_child.cancel(cc.clone());
+                    cancel_parent.cancel(pc.clone());
+                    ctx
+                }
+            }),
+            Some(ContextError::Cancelled),
+            Want::Cause(child_cause.clone()),
+        ),
+        (
+            "WithCancelCause: parent cause before nil",
+            Box::new({
+                let pc = pc.clone();
+                move || {
+                    let (ctx, cancel_parent) = Context::background().with_cancel_cause();
+                    let (ctx, cancel_child) = ctx.with_cancel();
+                    cancel_parent.cancel(pc.clone());
+                    cancel_child.cancel();
+                    ctx
+                }
+            }),
+            Some(ContextError::Cancelled),
+            Want::Cause(parent_cause.clone()),
+        ),
+        (
+            "WithCancelCause: parent cause after nil",
+            Box::new({
+                let pc = pc.clone();
+                move || {
+                    let (ctx, cancel_parent) = Context::background().with_cancel_cause();
+                    let (ctx, cancel_child) = ctx.with_cancel();
+                    cancel_child.cancel();
+                    cancel_parent.cancel(pc.clone());
+                    ctx
+                }
+            }),
+            Some(ContextError::Cancelled),
+            Want::Err(ContextError::Cancelled),
+        ),
+        (
+            "WithCancelCause: child cause after nil",
+            Box::new({
+                let cc = cc.clone();
+                move || {
+                    let (ctx, cancel_parent) = Context::background().with_cancel();
+                    let (ctx, cancel_child) = ctx.with_cancel_cause();
+                    cancel_parent.cancel();
+                    cancel_child.cancel(cc.clone());
+                    ctx
+                }
+            }),
+            Some(ContextError::Cancelled),
+            Want::Err(ContextError::Cancelled),
+        ),
+        (
+            "WithCancelCause: child cause before nil",
+            Box::new({
+                let cc = cc.clone();
+                move || {
+                    let (ctx, cancel_parent) = Context::background().with_cancel();
+                    let (ctx, cancel_child) = ctx.with_cancel_cause();
+                    cancel_child.cancel(cc.clone());
+                    cancel_parent.cancel();
+                    ctx
+                }
+            }),
+            Some(ContextError::Cancelled),
+            Want::Cause(child_cause.clone()),
+        ),
+        (
+            "WithTimeout",
+            Box::new(|| {
+                let (ctx, cancel) = Context::background().with_timeout(Duration::ZERO);
+                cancel.cancel();
+                ctx
+            }),
+            Some(ContextError::DeadlineExceeded),
+            Want::Err(ContextError::DeadlineExceeded),
+        ),
+        (
+            "WithTimeout canceled",
+            Box::new(move || {
+                let (ctx, cancel) = Context::background().with_timeout(forever);
+                cancel.cancel();
+                ctx
+            }),
+            Some(ContextError::Cancelled),
+            Want::Err(ContextError::Cancelled),
+        ),
+        (
+            "WithTimeoutCause",
+            Box::new({
+                let ts = ts.clone();
+                move || {
+                    let (ctx, cancel) =
+                        Context::background().with_timeout_cause(Duration::ZERO, ts.clone());
+                    cancel.cancel();
+                    ctx
+                }
+            }),
+            Some(ContextError::DeadlineExceeded),
+            Want::Cause(too_slow.clone()),
+        ),
+        (
+            "WithTimeoutCause canceled",
+            Box::new({
+                let ts = ts.clone();
+                move || {
+                    let (ctx, cancel) =
+                        Context::background().with_timeout_cause(forever, ts.clone());
+                    cancel.cancel();
+                    ctx
+                }
+            }),
+            Some(ContextError::Cancelled),
+            Want::Err(ContextError::Cancelled),
+        ),
+        (
+            "WithTimeoutCause stacked",
+            Box::new({
+                let (ts, fe) = (ts.clone(), fe.clone());
+                move || {
+                    let (ctx, cancel) = Context::background().with_cancel_cause();
+                    let (ctx, _) = ctx.with_timeout_cause(Duration::ZERO, ts.clone());
+                    cancel.cancel(fe.clone());
+                    ctx
+                }
+            }),
+            Some(ContextError::DeadlineExceeded),
+            Want::Cause(too_slow.clone()),
+        ),
+        (
+            "WithTimeoutCause stacked canceled",
+            Box::new({
+                let (ts, fe) = (ts.clone(), fe.clone());
+                move || {
+                    let (ctx, cancel) = Context::background().with_cancel_cause();
+                    let (ctx, _) = ctx.with_timeout_cause(forever, ts.clone());
+                    cancel.cancel(fe.clone());
+                    ctx
+                }
+            }),
+            Some(ContextError::Cancelled),
+            Want::Cause(finished_early.clone()),
+        ),
+        (
+            "WithoutCancel",
+            Box::new(|| Context::background().without_cancel()),
+            None,
+            Want::Nil,
+        ),
+        (
+            "WithoutCancel canceled",
+            Box::new({
+                let fe = fe.clone();
+                move || {
+                    let (ctx, cancel) = Context::background().with_cancel_cause();
+                    let ctx = ctx.without_cancel();
+                    cancel.cancel(fe.clone());
+                    ctx
+                }
+            }),
+            None,
+            Want::Nil,
+        ),
+        (
+            "WithoutCancel timeout",
+            Box::new({
+                let ts = ts.clone();
+                move || {
+                    let (ctx, cancel) =
+                        Context::background().with_timeout_cause(Duration::ZERO, ts.clone());
+                    let ctx = ctx.without_cancel();
+                    cancel.cancel();
+                    ctx
+                }
+            }),
+            None,
+            Want::Nil,
+        ),
+    ];
+    for (name, make, err, cause) in &cases {
+        let ctx = make();
+        assert_eq!(ctx.err(), *err, "{name}: ctx.err()");
+        if let Err(e) = cause.check(ctx.cause()) {
+            panic!("{name}: ctx.cause(): {e}");
+        }
+    }
+}
+
+/// Go: `TestCauseRace` — `cause()` polled (not waited for through `done()`) while another
+/// thread cancels: it is `None`, then the cause, never anything else.
+#[test]
+fn test_cause_race() {
+    let cause = because("TestCauseRace");
+    let (ctx, cancel) = Context::background().with_cancel_cause();
+    let t = std::thread::spawn({
+        let cause = cause.clone();
+        move || cancel.cancel(cause)
+    });
+    loop {
+        if let Some(got) = ctx.cause() {
+            assert!(Arc::ptr_eq(&got, &cause), "cause() returned {got}");
+            assert_eq!(ctx.err(), Some(ContextError::Cancelled));
+            break;
+        }
+        std::thread::yield_now();
+    }
+    t.join().unwrap();
+}
+
+/// A deadline's cause: set when the timer fires, through value nodes to descendants, and
+/// also when the deadline has already passed. A child whose deadline is capped by its
+/// parent's gets the parent's cause.
+#[tokio::test(start_paused = true)]
+async fn with_deadline_cause_sets_the_cause_when_the_deadline_passes() {
+    let slow = because("backend too slow");
+    let (ctx, _c) = Context::background().with_timeout_cause(Duration::from_secs(1), slow.clone());
+    let (grandchild, _g) = ctx.with_value(1u8).with_cancel();
+    assert!(ctx.cause().is_none());
+    grandchild.cancelled().await;
+    assert_eq!(grandchild.err(), Some(ContextError::DeadlineExceeded));
+    assert!(is_cause(&ctx, &slow));
+    assert!(is_cause(&grandchild, &slow));
+
+    let (past, _) = Context::background().with_deadline_cause(
+        std::time::Instant::now() - Duration::from_secs(1),
+        slow.clone(),
+    );
+    assert_eq!(past.err(), Some(ContextError::DeadlineExceeded));
+    assert!(is_cause(&past, &slow));
+
+    let parent_slow = because("parent too slow");
+    let (parent, _p) =
+        Context::background().with_timeout_cause(Duration::from_secs(1), parent_slow.clone());
+    let (child, _c) = parent.with_timeout_cause(Duration::from_secs(60), "never used");
+    child.cancelled().await;
+    assert!(is_cause(&child, &parent_slow));
+}
+
+/// A cause given as an error value, a message, or a `CancelCause`: the message and the type
+/// survive, and a `CancelCause` is kept as the same `Arc`, not wrapped.
+#[test]
+fn cancel_cause_accepts_errors_messages_and_causes() {
+    let (ctx, cancel) = Context::background().with_cancel_cause();
+    cancel.cancel(std::io::Error::other("disk full"));
+    let got = ctx.cause().unwrap();
+    assert_eq!(got.to_string(), "disk full");
+    assert!(got.downcast_ref::<std::io::Error>().is_some());
+
+    let (ctx, cancel) = Context::background().with_cancel_cause();
+    cancel.cancel(String::from("by message"));
+    assert_eq!(ctx.cause().unwrap().to_string(), "by message");
+
+    let shared = because("shared");
+    let (a, cancel_a) = Context::background().with_cancel_cause();
+    let (b, cancel_b) = Context::background().with_cancel_cause();
+    cancel_a.cancel(shared.clone());
+    cancel_b.cancel(a.cause().unwrap());
+    assert!(is_cause(&a, &shared));
+    assert!(is_cause(&b, &shared));
+
+    // `CancelCause` is an `Error`: `?` takes it into a boxed error.
+    fn check(ctx: &Context) -> Result<(), Box<dyn Error + Send + Sync>> {
+        match ctx.cause() {
+            Some(cause) => Err(cause)?,
+            None => Ok(()),
+        }
+    }
+    assert_eq!(check(&b).unwrap_err().to_string(), "shared");
+}
+
+/// A `CancelCauseHandle`'s plain handle cancels without a cause, and its drop guard is Go's
+/// `defer cancel(nil)`.
+#[test]
+fn cancel_cause_handle_without_a_cause() {
+    let (ctx, cancel) = Context::background().with_cancel_cause();
+    drop(cancel.cancel_handle().drop_guard());
+    assert_eq!(ctx.err(), Some(ContextError::Cancelled));
+    assert!(Want::Err(ContextError::Cancelled)
+        .check(ctx.cause())
+        .is_ok());
+    cancel.cancel("too late");
+    assert!(Want::Err(ContextError::Cancelled)
+        .check(ctx.cause())
+        .is_ok());
+    assert!(format!("{cancel:?}").contains("cancelled: true"));
 }
 
 /// Go: `TestDeadlineExceededSupportsTimeout`, and Go's error wording.
@@ -570,6 +1003,8 @@ fn send_sync() {
     assert_send_sync::<Context>();
     assert_send_sync::<gocsp_sync::CancelHandle>();
     assert_send_sync::<gocsp_sync::CancelGuard>();
+    assert_send_sync::<gocsp_sync::CancelCauseHandle>();
+    assert_send_sync::<CancelCause>();
     assert_send_sync::<ContextError>();
     fn assert_send<T: Send>(_: &T) {}
     let ctx = Context::background();

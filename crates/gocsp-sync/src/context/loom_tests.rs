@@ -64,3 +64,38 @@ fn drop_races_cancel_propagation_model() {
         assert_eq!(parent.registered_children(), 0);
     });
 }
+
+/// A parent's cancel with one cause races a child's own cancel with another, while a third
+/// thread reads a grandchild: the child ends with exactly one of the two causes, the
+/// grandchild with the same one (whoever finishes the child takes its map), and a reader that
+/// sees the error also sees a cause.
+#[test]
+fn cause_races_cancel_with_another_cause() {
+    loom::model(|| {
+        let parent_cause: CancelCause = Arc::new(ContextError::DeadlineExceeded);
+        let child_cause: CancelCause = Arc::new(ContextError::Cancelled);
+        let (parent, cancel_parent) = Context::background().with_cancel_cause();
+        let (child, cancel_child) = parent.with_cancel_cause();
+        let (grandchild, _g) = child.with_value(1u8).with_cancel();
+        let t = thread::spawn({
+            let cause = child_cause.clone();
+            move || cancel_child.cancel(cause)
+        });
+        let reader = thread::spawn({
+            let grandchild = grandchild.clone();
+            move || {
+                if grandchild.err().is_some() {
+                    assert!(grandchild.cause().is_some());
+                }
+            }
+        });
+        cancel_parent.cancel(parent_cause.clone());
+        t.join().unwrap();
+        reader.join().unwrap();
+        let got = child.cause().unwrap();
+        assert!(Arc::ptr_eq(&got, &parent_cause) || Arc::ptr_eq(&got, &child_cause));
+        assert!(Arc::ptr_eq(&grandchild.cause().unwrap(), &got));
+        assert!(Arc::ptr_eq(&parent.cause().unwrap(), &parent_cause));
+        assert_eq!(parent.registered_children(), 0);
+    });
+}

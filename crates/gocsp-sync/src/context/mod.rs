@@ -22,7 +22,8 @@ mod tests;
 mod tree;
 
 use crate::loom::runtime_handle;
-pub use error::ContextError;
+use error::into_cause;
+pub use error::{CancelCause, ContextError};
 use tree::{background_done, cancel, Node, ValueNode};
 
 /// Carries cancellation, a deadline and request-scoped values across API boundaries and
@@ -36,7 +37,10 @@ use tree::{background_done, cancel, Node, ValueNode};
 ///
 /// Observe cancellation with [`done`](Self::done) — a channel receiver that is closed on
 /// cancellation, so it works as a `select!` case exactly like Go's `<-ctx.Done()` — or
-/// [`cancelled`](Self::cancelled)`.await`, and find out why with [`err`](Self::err).
+/// [`cancelled`](Self::cancelled)`.await`, and find out why with [`err`](Self::err) (and,
+/// for a context cancelled with a cause, [`cause`](Self::cause):
+/// [`with_cancel_cause`](Self::with_cancel_cause),
+/// [`with_deadline_cause`](Self::with_deadline_cause)).
 ///
 /// Differences from Go, all on purpose:
 /// - Values are keyed by type: use a newtype per key (`struct RequestId(u64)`), as
@@ -165,8 +169,30 @@ impl Context {
     ///
     /// `ctx, cancel := context.WithCancel(parent)`.
     pub fn with_cancel(&self) -> (Context, CancelHandle) {
-        let node = self.new_cancel_node(None);
+        let node = self.new_cancel_node(None, None);
         (Context { node: node.clone() }, CancelHandle { node })
+    }
+
+    /// Like [`with_cancel`](Self::with_cancel), but the handle cancels with a cause: an error
+    /// saying why, which [`cause`](Self::cause) returns on the child and on every descendant
+    /// its cancellation reaches. [`err`](Self::err) is still [`ContextError::Cancelled`].
+    ///
+    /// ```
+    /// use gocsp_sync::{Context, ContextError};
+    /// let (ctx, cancel) = Context::background().with_cancel_cause();
+    /// let (child, _c) = ctx.with_cancel();
+    /// cancel.cancel("upstream closed the connection");
+    /// assert_eq!(ctx.err(), Some(ContextError::Cancelled));
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "upstream closed the connection");
+    /// assert_eq!(child.cause().unwrap().to_string(), "upstream closed the connection");
+    /// ```
+    ///
+    /// # Go equivalent
+    ///
+    /// `ctx, cancel := context.WithCancelCause(parent)` (Go 1.20).
+    pub fn with_cancel_cause(&self) -> (Context, CancelCauseHandle) {
+        let node = self.new_cancel_node(None, None);
+        (Context { node: node.clone() }, CancelCauseHandle { node })
     }
 
     /// A child that is cancelled with [`ContextError::DeadlineExceeded`] once `timeout` has
@@ -196,6 +222,44 @@ impl Context {
     #[track_caller]
     pub fn with_timeout(&self, timeout: Duration) -> (Context, CancelHandle) {
         self.with_deadline(Instant::now() + timeout)
+    }
+
+    /// Like [`with_timeout`](Self::with_timeout), and when the timeout elapses the child's
+    /// [`cause`](Self::cause) is `cause` (its [`err`](Self::err) is still
+    /// [`ContextError::DeadlineExceeded`]). The returned handle cancels without a cause.
+    ///
+    /// `cause` is anything that converts into `Box<dyn Error + Send + Sync>`: an error, a
+    /// message, or a [`CancelCause`] (kept as the same `Arc`).
+    ///
+    /// # Panics
+    ///
+    /// As [`with_deadline`](Self::with_deadline).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use gocsp_sync::{Context, ContextError};
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let (ctx, _cancel) = Context::background()
+    ///     .with_timeout_cause(Duration::from_millis(50), "backend too slow");
+    /// ctx.cancelled().await;
+    /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "backend too slow");
+    /// # }
+    /// ```
+    ///
+    /// # Go equivalent
+    ///
+    /// `ctx, cancel := context.WithTimeoutCause(parent, timeout, cause)` (Go 1.21).
+    #[track_caller]
+    pub fn with_timeout_cause(
+        &self,
+        timeout: Duration,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> (Context, CancelHandle) {
+        self.with_deadline_cause(Instant::now() + timeout, cause)
     }
 
     /// A child that is cancelled with [`ContextError::DeadlineExceeded`] at `deadline`, or
@@ -229,7 +293,56 @@ impl Context {
     /// `ctx, cancel := context.WithDeadline(parent, d)`.
     #[track_caller]
     pub fn with_deadline(&self, deadline: impl Into<Instant>) -> (Context, CancelHandle) {
-        let node = self.new_cancel_node(Some(deadline.into()));
+        let node = self.new_cancel_node(Some(deadline.into()), None);
+        (Context { node: node.clone() }, CancelHandle { node })
+    }
+
+    /// Like [`with_deadline`](Self::with_deadline), and when the deadline passes the child's
+    /// [`cause`](Self::cause) is `cause` (its [`err`](Self::err) is still
+    /// [`ContextError::DeadlineExceeded`]). The returned handle cancels without a cause
+    /// ([`ContextError::Cancelled`] for both).
+    ///
+    /// If the parent's deadline is not later, the child has no timer of its own and `cause` is
+    /// never used: the parent's deadline, and the parent's cause, reach the child first.
+    ///
+    /// # Panics
+    ///
+    /// As [`with_deadline`](Self::with_deadline).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use gocsp_sync::{Context, ContextError};
+    /// use tokio::time::Instant;
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let at = Instant::now() + Duration::from_secs(1);
+    /// let (ctx, _cancel) = Context::background().with_deadline_cause(at, "batch window closed");
+    /// ctx.cancelled().await;
+    /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "batch window closed");
+    ///
+    /// let later = Instant::now() + Duration::from_secs(1);
+    /// let (ctx, cancel) = Context::background().with_deadline_cause(later, "unused");
+    /// cancel.cancel();
+    /// assert_eq!(ctx.err(), Some(ContextError::Cancelled));
+    /// let cause = ctx.cause().unwrap();
+    /// assert_eq!(cause.downcast_ref(), Some(&ContextError::Cancelled));
+    /// # }
+    /// ```
+    ///
+    /// # Go equivalent
+    ///
+    /// `ctx, cancel := context.WithDeadlineCause(parent, d, cause)` (Go 1.21).
+    #[track_caller]
+    pub fn with_deadline_cause(
+        &self,
+        deadline: impl Into<Instant>,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> (Context, CancelHandle) {
+        let cause = into_cause(cause.into());
+        let node = self.new_cancel_node(Some(deadline.into()), Some(cause));
         (Context { node: node.clone() }, CancelHandle { node })
     }
 
@@ -265,9 +378,9 @@ impl Context {
     /// A copy of `self` that is never cancelled: it keeps `self`'s values but not its
     /// cancellation or deadline.
     ///
-    /// Its [`done`](Self::done) channel never closes, [`err`](Self::err) and
-    /// [`deadline`](Self::deadline) are `None`, and [`value`](Self::value) still reads through
-    /// to `self`. Contexts derived from it are
+    /// Its [`done`](Self::done) channel never closes, [`err`](Self::err),
+    /// [`deadline`](Self::deadline) and [`cause`](Self::cause) are `None`, and
+    /// [`value`](Self::value) still reads through to `self`. Contexts derived from it are
     /// cancelled only by their own handles and deadlines. For work that must outlive the
     /// request that started it (a write-behind, an audit log), with the request's values.
     ///
@@ -396,6 +509,34 @@ impl Context {
         self.cancel_node().and_then(|n| n.as_cancel().err())
     }
 
+    /// `None` while the context is live; once it is done, why, in the canceller's words: the
+    /// cause given to [`CancelCauseHandle::cancel`] or to
+    /// [`with_deadline_cause`](Self::with_deadline_cause) (once its deadline passed), on this
+    /// context or on the ancestor whose cancellation reached it. A context done without a
+    /// cause has its [`err`](Self::err) as its cause, so `cause()` is `Some` exactly when
+    /// `err()` is.
+    ///
+    /// The first cancellation wins: a cause given later, to this context or to an ancestor,
+    /// changes nothing.
+    ///
+    /// ```
+    /// use gocsp_sync::{Context, ContextError};
+    /// let (parent, cancel_parent) = Context::background().with_cancel_cause();
+    /// let (child, cancel_child) = parent.with_cancel();
+    /// assert!(child.cause().is_none());
+    /// cancel_child.cancel(); // first, and without a cause
+    /// cancel_parent.cancel("shutting down");
+    /// assert_eq!(child.cause().unwrap().downcast_ref(), Some(&ContextError::Cancelled));
+    /// assert_eq!(parent.cause().unwrap().to_string(), "shutting down");
+    /// ```
+    ///
+    /// # Go equivalent
+    ///
+    /// `context.Cause(ctx)` (Go 1.20).
+    pub fn cause(&self) -> Option<CancelCause> {
+        self.cancel_node().and_then(|n| n.as_cancel().cause())
+    }
+
     /// The time at which this context will be cancelled with
     /// [`ContextError::DeadlineExceeded`], if any (the earliest among its ancestors').
     ///
@@ -461,15 +602,15 @@ impl Context {
     /// ```
     #[track_caller]
     pub fn with_cancellation_token(&self, token: CancellationToken) -> (Context, CancelHandle) {
-        let node = self.new_cancel_node(None);
+        let node = self.new_cancel_node(None, None);
         if token.is_cancelled() {
-            cancel(&node, ContextError::Cancelled, true);
+            cancel(&node, ContextError::Cancelled, None, true);
         } else if node.as_cancel().err().is_none() {
             let weak = Arc::downgrade(&node);
             let task = runtime_handle("Context::with_cancellation_token").spawn(async move {
                 token.cancelled().await;
                 if let Some(node) = weak.upgrade() {
-                    cancel(&node, ContextError::Cancelled, true);
+                    cancel(&node, ContextError::Cancelled, None, true);
                 }
             });
             node.as_cancel().add_task(task.abort_handle());
@@ -494,7 +635,7 @@ impl CancelHandle {
     ///
     /// `cancel()`.
     pub fn cancel(&self) {
-        cancel(&self.node, ContextError::Cancelled, true);
+        cancel(&self.node, ContextError::Cancelled, None, true);
     }
 
     /// Turns the handle into a guard that cancels when dropped: Go's `defer cancel()`.
@@ -507,6 +648,72 @@ impl CancelHandle {
     /// ```
     pub fn drop_guard(self) -> CancelGuard {
         CancelGuard { handle: Some(self) }
+    }
+}
+
+/// Cancels the context it was created with, and every descendant, with a cause: Go's
+/// `CancelCauseFunc`. Created by [`Context::with_cancel_cause`].
+///
+/// Cloneable; only the first [`cancel`](Self::cancel) (of any handle, timer or ancestor)
+/// counts. Dropping the handle does **not** cancel.
+///
+/// ```
+/// use gocsp_sync::{Context, ContextError};
+/// let (ctx, cancel) = Context::background().with_cancel_cause();
+/// cancel.cancel(std::io::Error::other("disk full"));
+/// cancel.cancel("too late"); // the first cause stays
+/// assert_eq!(ctx.err(), Some(ContextError::Cancelled));
+/// assert_eq!(ctx.cause().unwrap().to_string(), "disk full");
+/// ```
+#[derive(Clone)]
+pub struct CancelCauseHandle {
+    node: Arc<Node>,
+}
+
+impl CancelCauseHandle {
+    /// Cancels the context with [`ContextError::Cancelled`] and `cause`, and every descendant
+    /// with the same, and stops its timer. Does nothing if it is already done.
+    ///
+    /// `cause` is anything that converts into `Box<dyn Error + Send + Sync>`: an error value,
+    /// a `&str` or `String` message, a boxed error, or a [`CancelCause`] (kept as the same
+    /// `Arc`). Go's `cancel(nil)` (no particular cause) is `cancel(ContextError::Cancelled)`,
+    /// or the [`cancel_handle`](Self::cancel_handle)'s `cancel()`.
+    ///
+    /// ```
+    /// use gocsp_sync::Context;
+    /// let (ctx, cancel) = Context::background().with_cancel_cause();
+    /// let (child, _c) = ctx.with_value(1u8).with_cancel();
+    /// cancel.cancel(format!("job {} failed", 7));
+    /// assert_eq!(child.cause().unwrap().to_string(), "job 7 failed");
+    /// ```
+    ///
+    /// # Go equivalent
+    ///
+    /// `cancel(cause)`.
+    pub fn cancel(&self, cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) {
+        let cause = into_cause(cause.into());
+        cancel(&self.node, ContextError::Cancelled, Some(cause), true);
+    }
+
+    /// A [`CancelHandle`] for the same context, which cancels without a cause: for a
+    /// [`drop_guard`](CancelHandle::drop_guard), Go's `defer cancel(nil)`.
+    ///
+    /// ```
+    /// use gocsp_sync::{Context, ContextError};
+    /// let (ctx, cancel) = Context::background().with_cancel_cause();
+    /// {
+    ///     let _guard = cancel.cancel_handle().drop_guard();
+    /// }
+    /// assert_eq!(ctx.cause().unwrap().downcast_ref(), Some(&ContextError::Cancelled));
+    /// ```
+    ///
+    /// # Go equivalent
+    ///
+    /// `defer cancel(nil)` is `let _guard = cancel.cancel_handle().drop_guard();`.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle {
+            node: self.node.clone(),
+        }
     }
 }
 
@@ -601,6 +808,14 @@ impl fmt::Debug for Context {
 impl fmt::Debug for CancelHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CancelHandle")
+            .field("cancelled", &self.node.as_cancel().err().is_some())
+            .finish()
+    }
+}
+
+impl fmt::Debug for CancelCauseHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelCauseHandle")
             .field("cancelled", &self.node.as_cancel().err().is_some())
             .finish()
     }

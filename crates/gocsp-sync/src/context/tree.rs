@@ -17,6 +17,16 @@
 //!   `Context` clone, `CancelHandle`, and child context) is dropped unregisters in its `Drop`:
 //!   short-lived children leave nothing behind in a long-lived parent.
 //!
+//! ## Errors and causes
+//!
+//! A cancellation sets an error (`CancelNode::err`, one byte, read without the lock) and a
+//! cause (`CancelState::cause`, an `Arc`, read under the lock), both in the one critical
+//! section of the first `finish`: the first cancellation wins, and `cause()` is `Some` exactly
+//! once `err()` is. A cancellation passes its error and cause down the tree as is, and a child
+//! created under a cancelled parent reads both under the parent's lock; so every descendant
+//! reports the cause of the node whose cancellation reached it. A cancellation without a cause
+//! (a plain cancel, a token, a deadline without one) records its error as the cause.
+//!
 //! ## Done channels that outlive their context
 //!
 //! `done()` hands out clones of a channel `Receiver` created on first use. A receiver must
@@ -45,7 +55,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::error::ERR_NONE;
-use super::{Context, ContextError};
+use super::{CancelCause, Context, ContextError};
 use crate::loom::{lock, runtime_handle, AtomicU8, Mutex, Ordering};
 
 pub(super) enum Node {
@@ -74,13 +84,19 @@ pub(super) struct CancelNode {
     pub(super) deadline: Option<Instant>,
     /// `true` for `with_deadline`/`with_timeout` nodes (for `Debug`).
     pub(super) timer: bool,
-    /// `ERR_*`: written once, under `state`'s lock; read without it (Acquire).
+    /// `ERR_*`: written once, under `state`'s lock, together with `CancelState::cause`; read
+    /// without it (Acquire).
     pub(super) err: AtomicU8,
     pub(super) state: Mutex<CancelState>,
 }
 
 #[derive(Default)]
 pub(super) struct CancelState {
+    /// Set by the first cancellation, in the same critical section as `err`, and kept
+    /// afterwards (the cancellation takes the rest of the state): the cause the canceller gave,
+    /// the canceller's own cause when an ancestor's cancellation reached this node, or
+    /// `err` as a cause.
+    pub(super) cause: Option<CancelCause>,
     /// Registered cancellable descendants whose nearest cancellable ancestor is this node.
     pub(super) children: HashMap<u64, Weak<Node>>,
     /// The done channel, created by the first `done()`.
@@ -128,8 +144,15 @@ impl Context {
         }
     }
 
+    /// A cancellable child of `self`, registered in the nearest cancellable ancestor. With a
+    /// deadline earlier than the parent's, a timer cancels it with `DeadlineExceeded` and
+    /// `deadline_cause` as its cause (`None`: `DeadlineExceeded` itself).
     #[track_caller]
-    pub(super) fn new_cancel_node(&self, deadline: Option<Instant>) -> Arc<Node> {
+    pub(super) fn new_cancel_node(
+        &self,
+        deadline: Option<Instant>,
+        deadline_cause: Option<CancelCause>,
+    ) -> Arc<Node> {
         let registered_in = self.cancel_node().cloned();
         let parent_deadline = registered_in.as_ref().and_then(|p| p.as_cancel().deadline);
         // Go: a deadline later than the parent's is the parent's; no timer of its own.
@@ -152,12 +175,13 @@ impl Context {
             let pc = parent.as_cancel();
             let mut st = lock(&pc.state);
             // Checked under the parent's lock: either the parent's cancellation sees this
-            // child in its map, or this child sees the parent's error here.
+            // child in its map, or this child sees the parent's error (and cause) here.
             match pc.err() {
                 Some(err) => {
+                    let cause = st.cause.clone();
                     drop(st);
                     // Not registered: nothing to remove from.
-                    cancel(&node, err, false);
+                    cancel(&node, err, cause, false);
                     return node;
                 }
                 None => {
@@ -168,14 +192,14 @@ impl Context {
         if needs_timer {
             let deadline = effective.expect("a timer has a deadline");
             if deadline <= Instant::now() {
-                cancel(&node, ContextError::DeadlineExceeded, true);
+                cancel(&node, ContextError::DeadlineExceeded, deadline_cause, true);
             } else {
                 let weak = Arc::downgrade(&node);
                 let task =
                     runtime_handle("Context::with_deadline / with_timeout").spawn(async move {
                         tokio::time::sleep_until(deadline).await;
                         if let Some(node) = weak.upgrade() {
-                            cancel(&node, ContextError::DeadlineExceeded, true);
+                            cancel(&node, ContextError::DeadlineExceeded, deadline_cause, true);
                         }
                     });
                 cn.add_task(task.abort_handle());
@@ -230,6 +254,11 @@ impl CancelNode {
         ContextError::from_code(self.err.load(Ordering::Acquire))
     }
 
+    /// `None` until cancelled; then the cause set with the error.
+    pub(super) fn cause(&self) -> Option<CancelCause> {
+        lock(&self.state).cause.clone()
+    }
+
     pub(super) fn done(&self) -> Receiver<()> {
         let mut st = lock(&self.state);
         if let Some((_, rx)) = &st.done {
@@ -274,17 +303,19 @@ impl CancelNode {
         }
     }
 
-    /// Marks this node cancelled with `err` and releases everything waiting on it. Returns
-    /// the registered children to cancel next, or `None` if it was already cancelled.
-    pub(super) fn finish(&self, err: ContextError) -> Option<Vec<Weak<Node>>> {
+    /// Marks this node cancelled with `err` and `cause` and releases everything waiting on it.
+    /// Returns the registered children to cancel next, or `None` if it was already cancelled.
+    pub(super) fn finish(&self, err: ContextError, cause: &CancelCause) -> Option<Vec<Weak<Node>>> {
         let taken = {
             let mut st = lock(&self.state);
             if self.err.load(Ordering::Acquire) != ERR_NONE {
                 return None;
             }
+            let taken = std::mem::take(&mut *st);
+            st.cause = Some(cause.clone());
             // Release: see `err()`.
             self.err.store(err.code(), Ordering::Release);
-            std::mem::take(&mut *st)
+            taken
         };
         if let Some((tx, _rx)) = &taken.done {
             tx.close();
@@ -322,11 +353,19 @@ impl CancelNode {
     }
 }
 
-/// Cancels `node` and every registered descendant with `err`. `remove_from_parent` is false
-/// only when the parent is the one cancelling (it has already emptied its map).
-pub(super) fn cancel(node: &Arc<Node>, err: ContextError, remove_from_parent: bool) {
+/// Cancels `node` and every registered descendant with `err` and `cause` (`None`: `err` is the
+/// cause). Descendants already cancelled keep their own error and cause: the first
+/// cancellation wins. `remove_from_parent` is false only when the parent is the one cancelling
+/// (it has already emptied its map).
+pub(super) fn cancel(
+    node: &Arc<Node>,
+    err: ContextError,
+    cause: Option<CancelCause>,
+    remove_from_parent: bool,
+) {
     let cn = node.as_cancel();
-    let Some(mut stack) = cn.finish(err) else {
+    let cause = cause.unwrap_or_else(|| err.as_cause());
+    let Some(mut stack) = cn.finish(err, &cause) else {
         return;
     };
     if remove_from_parent {
@@ -338,7 +377,7 @@ pub(super) fn cancel(node: &Arc<Node>, err: ContextError, remove_from_parent: bo
         // it (or already has), and nothing can observe it any more except adopted done
         // senders, which its `Drop` closes if it sees this node cancelled.
         if let Some(child) = weak.upgrade() {
-            if let Some(grandchildren) = child.as_cancel().finish(err) {
+            if let Some(grandchildren) = child.as_cancel().finish(err, &cause) {
                 stack.extend(grandchildren);
             }
         }
