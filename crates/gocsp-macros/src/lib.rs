@@ -1,4 +1,5 @@
-//! Procedural macros of [gocsp]: [`select!`], [`select_blocking!`] and [`#[main]`](macro@main).
+//! Procedural macros of [gocsp]: [`select!`], [`select_blocking!`], [`#[main]`](macro@main) and
+//! [`#[test]`](macro@test).
 //!
 //! Use them through the facade (`gocsp::select!`, `#[gocsp::main]`), not from this crate:
 //! the code they generate names `::gocsp::__private::…`, the engine items the facade
@@ -14,7 +15,7 @@
 
 use proc_macro::TokenStream;
 
-mod main_attr;
+mod fn_attr;
 mod select;
 
 /// Waits on several channel operations and futures, and runs the body of the one that fires:
@@ -235,5 +236,58 @@ fn expand_select(input: TokenStream, mode: select::Mode) -> TokenStream {
 /// Go's `func main()`, which the runtime starts as the first goroutine.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    main_attr::expand_or_error(args.into(), item.into()).into()
+    fn_attr::expand_or_error(fn_attr::Attr::Main, args.into(), item.into()).into()
+}
+
+/// Runs an `async fn` test on a gocsp runtime of its own, failing it on a deadlock or a
+/// leaked goroutine instead of letting it hang.
+///
+/// `#[gocsp::test] async fn t() -> R { body }` becomes a `#[test] fn t() -> R` that runs the
+/// body with `gocsp::testing::Builder`: its own multi-threaded runtime (`GOMAXPROCS` workers if
+/// set, else 2, so that scheduling races show up), the body as the main goroutine, every
+/// goroutine it starts in the test's group. When all of them are blocked forever the test
+/// fails with Go's `all goroutines are asleep - deadlock!` and the dump of its goroutines; when
+/// goroutines are still alive after the body returned (and a short grace period), the test
+/// fails with their list. `R` is `()` or `Result<(), E: Debug>`, as for `#[test]`; other
+/// attributes (`#[should_panic]`, `#[ignore]`) stay on the test.
+///
+/// # Arguments
+///
+/// - `worker_threads = N`: the test's runtime has `N` workers.
+/// - `allow_leaks`: goroutines may outlive the body (the runtime drops them).
+/// - `crate = path`: the path of the `gocsp` facade, for a crate that renamed it.
+///
+/// # Errors
+///
+/// A compile error if the function is not `async`, takes parameters, or is generic,
+/// `const`, `unsafe` or `extern`, and on an unknown argument.
+///
+/// # Examples
+///
+/// ```
+/// #[gocsp::test]
+/// async fn fan_in() {
+///     let (tx, rx) = gocsp::chan::<u32>(0);
+///     for i in 0..3 {
+///         let tx = tx.clone();
+///         gocsp::go!(async move { tx.send(i).await.unwrap() });
+///     }
+///     let mut sum = 0;
+///     for _ in 0..3 {
+///         sum += rx.recv().await.unwrap();
+///     }
+///     assert_eq!(sum, 3);
+/// }
+/// ```
+///
+/// (In a doctest, as in any non-test build, a `#[test]` function is compiled out; run the
+/// same body with `gocsp::testing::Builder::new().run(async { .. })`.)
+///
+/// # Go equivalent
+///
+/// `func TestXxx(t *testing.T)`. Go reports a deadlock only when the whole test binary is
+/// stuck, and leaked goroutines not at all (uber-go/goleak does).
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    fn_attr::expand_or_error(fn_attr::Attr::Test, args.into(), item.into()).into()
 }

@@ -105,22 +105,113 @@ struct Sample {
     goroutines: Vec<(u64, u64)>,
 }
 
-fn sample(handle: &Handle, allowed: &[u32]) -> Option<Sample> {
-    let metrics = handle.metrics();
-    let alive_tasks = metrics.num_alive_tasks();
-    if alive_tasks != registry::live_tasks() + INTERNAL_TASKS.load(Ordering::Relaxed) {
-        return None;
+/// What one detector watches: the whole process (a program's `block_on`), or one test's
+/// goroutines (`testing`), which share the process with other tests.
+#[derive(Debug)]
+pub(crate) enum Scope {
+    /// Every goroutine; only the `block_on` thread, the detector and the runtime's workers may
+    /// exist besides.
+    Process,
+    /// The goroutines of test group `group`, on a runtime of its own. A thread of the process
+    /// that no test runtime owns (a plain `#[test]`, an OS thread a test started) holds
+    /// detection back, as any unknown thread does for a program.
+    Group {
+        group: u32,
+        /// The threads of this test's runtime (workers and blocking threads) alive now.
+        own: Arc<parking_lot::Mutex<Vec<u32>>>,
+    },
+}
+
+/// Threads that belong to some test's runtime, to the thread running a test's body, or to a
+/// detector: the threads a test's detector knows cannot hold its channels.
+pub(crate) static TEST_THREADS: parking_lot::Mutex<Vec<u32>> = parking_lot::Mutex::new(Vec::new());
+
+/// Adds the calling thread to [`TEST_THREADS`] (and to `own`) until the guard drops.
+pub(crate) fn known_thread(own: Option<&Arc<parking_lot::Mutex<Vec<u32>>>>) -> KnownThread {
+    let tid = thread_tid();
+    if let Some(tid) = tid {
+        TEST_THREADS.lock().push(tid);
+        if let Some(own) = own {
+            own.lock().push(tid);
+        }
     }
-    let runtime_threads = match handle.runtime_flavor() {
-        RuntimeFlavor::MultiThread => metrics.num_workers(),
+    KnownThread {
+        tid,
+        own: own.cloned(),
+    }
+}
+
+/// Removes a thread from the known sets when dropped (see [`known_thread`]).
+#[derive(Debug)]
+pub(crate) struct KnownThread {
+    tid: Option<u32>,
+    own: Option<Arc<parking_lot::Mutex<Vec<u32>>>>,
+}
+
+impl Drop for KnownThread {
+    fn drop(&mut self) {
+        let Some(tid) = self.tid else { return };
+        let remove = |v: &mut Vec<u32>| {
+            if let Some(i) = v.iter().position(|&t| t == tid) {
+                v.swap_remove(i);
+            }
+        };
+        remove(&mut TEST_THREADS.lock());
+        if let Some(own) = &self.own {
+            remove(&mut own.lock());
+        }
+    }
+}
+
+/// `Some(())` if the threads of the process allow a report for `scope`: for a program, no
+/// thread beyond `allowed` and the runtime's workers; for a test, no blocking thread in its
+/// runtime and no thread of the process that is not a known test thread (or the main thread,
+/// where the test harness waits).
+fn threads_allow(handle: &Handle, scope: &Scope, allowed: &[u32]) -> Option<()> {
+    let workers = match handle.runtime_flavor() {
+        RuntimeFlavor::MultiThread => handle.metrics().num_workers(),
         _ => 0,
     };
-    if other_threads(allowed)? > runtime_threads {
-        return None;
+    match scope {
+        Scope::Process => (other_threads(allowed)? <= workers).then_some(()),
+        Scope::Group { own, .. } => {
+            if own.lock().len() > workers {
+                return None;
+            }
+            let pid = std::process::id();
+            let known = TEST_THREADS.lock();
+            for entry in std::fs::read_dir("/proc/self/task").ok()? {
+                let tid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+                if tid != pid && !known.contains(&tid) && !allowed.contains(&tid) {
+                    return None;
+                }
+            }
+            Some(())
+        }
     }
+}
+
+fn sample(handle: &Handle, scope: &Scope, allowed: &[u32]) -> Option<Sample> {
+    let metrics = handle.metrics();
+    let alive_tasks = metrics.num_alive_tasks();
+    let group = match scope {
+        Scope::Process => {
+            if alive_tasks != registry::live_tasks() + INTERNAL_TASKS.load(Ordering::Relaxed) {
+                return None;
+            }
+            None
+        }
+        Scope::Group { group, .. } => Some(*group),
+    };
+    threads_allow(handle, scope, allowed)?;
     let mut goroutines = Vec::new();
     let mut main_seen = false;
+    let mut tasks = 0;
     let all_blocked = registry::for_each(|info| {
+        if group.is_some_and(|g| g != info.group) {
+            return true;
+        }
+        tasks += usize::from(info.kind == Kind::Task);
         if info.kind == Kind::Blocking || info.state.load(Ordering::Acquire) != BLOCKED {
             return false;
         }
@@ -149,6 +240,11 @@ fn sample(handle: &Handle, allowed: &[u32]) -> Option<Sample> {
         true
     });
     if !all_blocked || !main_seen || metrics.num_alive_tasks() != alive_tasks {
+        return None;
+    }
+    // A test's runtime runs only that test's goroutines (and no internal task): any other task
+    // on it may wake one of them.
+    if group.is_some() && alive_tasks != tasks {
         return None;
     }
     goroutines.sort_unstable();
@@ -192,7 +288,12 @@ fn nap(stop: &AtomicBool, d: Duration) -> bool {
 
 /// Starts the detector for the main goroutine `main` of a `block_on` running on this thread.
 /// Returns `None` where it cannot work (no `/proc`) or `policy` is `Off`.
-pub(crate) fn start(handle: Handle, policy: Deadlock, main: Weak<Info>) -> Option<Detector> {
+pub(crate) fn start(
+    handle: Handle,
+    policy: Deadlock,
+    main: Weak<Info>,
+    scope: Scope,
+) -> Option<Detector> {
     if policy == Deadlock::Off {
         return None;
     }
@@ -201,7 +302,10 @@ pub(crate) fn start(handle: Handle, policy: Deadlock, main: Weak<Info>) -> Optio
     let stop2 = Arc::clone(&stop);
     let thread = std::thread::Builder::new()
         .name("gocsp-deadlock".into())
-        .spawn(move || watch(handle, policy, main, block_on_tid, &stop2))
+        .spawn(move || {
+            let _known = matches!(scope, Scope::Group { .. }).then(|| known_thread(None));
+            watch(handle, policy, main, block_on_tid, &scope, &stop2)
+        })
         .ok()?;
     Some(Detector {
         stop,
@@ -209,7 +313,14 @@ pub(crate) fn start(handle: Handle, policy: Deadlock, main: Weak<Info>) -> Optio
     })
 }
 
-fn watch(handle: Handle, policy: Deadlock, main: Weak<Info>, block_on_tid: u32, stop: &AtomicBool) {
+fn watch(
+    handle: Handle,
+    policy: Deadlock,
+    main: Weak<Info>,
+    block_on_tid: u32,
+    scope: &Scope,
+    stop: &AtomicBool,
+) {
     let Some(me) = thread_tid() else { return };
     let allowed = [block_on_tid, me];
     let mut reported: Option<Sample> = None;
@@ -217,19 +328,22 @@ fn watch(handle: Handle, policy: Deadlock, main: Weak<Info>, block_on_tid: u32, 
         if !nap(stop, INTERVAL) {
             return;
         }
-        let Some(first) = sample(&handle, &allowed) else {
+        let Some(first) = sample(&handle, scope, &allowed) else {
             continue;
         };
         if !nap(stop, INTERVAL) {
             return;
         }
-        let Some(second) = sample(&handle, &allowed) else {
+        let Some(second) = sample(&handle, scope, &allowed) else {
             continue;
         };
         if first != second || reported.as_ref() == Some(&second) {
             continue;
         }
-        let dump = crate::dump::dump();
+        let dump = match scope {
+            Scope::Process => crate::dump::dump(),
+            Scope::Group { group, .. } => crate::dump::dump_group(*group),
+        };
         match policy {
             Deadlock::Exit => {
                 eprint!("fatal error: {MESSAGE}\n\n{dump}");

@@ -298,9 +298,16 @@ pub(crate) fn snapshot_running(info: &Info) -> Goroutine {
 ///
 /// `pprof.Lookup("goroutine").WriteTo(w, 2)` / `runtime.Stack(buf, true)`.
 pub fn dump() -> Dump {
+    dump_group(0)
+}
+
+/// The goroutines of test `group` (see `testing`), or every goroutine for group 0.
+pub(crate) fn dump_group(group: u32) -> Dump {
     let mut goroutines = Vec::with_capacity(num_goroutine());
     registry::for_each(|info| {
-        goroutines.push(snapshot(info));
+        if group == 0 || info.group == group {
+            goroutines.push(snapshot(info));
+        }
         true
     });
     goroutines.sort_by_key(|g| g.id);

@@ -55,6 +55,11 @@
 //!
 //! In a runtime you built yourself, wrap your main future in [`detect_deadlocks`].
 //!
+//! In tests ([`testing`], `#[gocsp::test]`) the same rules apply to one test's goroutines and
+//! runtime: tasks are counted on the test's own runtime, and the threads that may exist are
+//! those of gocsp tests (their runtimes, their body threads, their detectors) and the test
+//! harness's main thread; a thread no gocsp test owns holds the detector back.
+//!
 //! # Timers
 //!
 //! [`time`]: `after`, `tick`, `sleep`, `Timer`, `Ticker` with Go 1.23 semantics, delivering on
@@ -70,7 +75,8 @@
 //! `panic.rs`), `registry.rs` (per-goroutine
 //! records, the sharded registry, the observer installed in `gocsp_channel::hook`), `dump.rs`,
 //! `runtime.rs` (`Runtime`, `run`, `detect_deadlocks`, `SIGQUIT`), `deadlock.rs` (the detector
-//! thread and its rules), `time.rs`, `trace.rs`. Invariants: only `goroutine/` polls user
+//! thread and its rules), `testing.rs` (`#[gocsp::test]`: a runtime and goroutine group per
+//! test), `time.rs`, `trace.rs`. Invariants: only `goroutine/` polls user
 //! futures or runs a blocking goroutine's closure; only `deadlock.rs` reads `/proc`; nothing holds a registry lock while waking a task
 //! or running user code, except the detector's spurious wake of a goroutine (which only
 //! schedules it).
@@ -87,6 +93,7 @@ mod dump;
 mod goroutine;
 mod registry;
 mod runtime;
+pub mod testing;
 pub mod time;
 pub mod trace;
 

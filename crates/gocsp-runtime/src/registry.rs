@@ -75,6 +75,9 @@ pub(crate) struct Info {
     /// The poll that last blocked ran the inner future with this goroutine's counting waker.
     /// Meaningful while `state == BLOCKED`, like `blocked` and `since`.
     pub(crate) counted: AtomicBool,
+    /// The test this goroutine belongs to (`testing`), 0 outside tests: the group of the
+    /// thread that spawned it. Sits in what would be padding before `epoch`.
+    pub(crate) group: u32,
     /// Incremented at the start of every poll. Written only by the thread polling the goroutine
     /// (polls of one task never overlap), read by the deadlock detector: relaxed is enough, the
     /// detector only compares two samples taken 100 ms apart.
@@ -116,6 +119,7 @@ impl Info {
             }),
             epoch: AtomicU64::new(0),
             counted: AtomicBool::new(false),
+            group: GROUP.get(),
             since: AtomicU64::new(0),
             blocked: Mutex::new(None),
             task_waker: OnceLock::new(),
@@ -461,6 +465,13 @@ thread_local! {
     /// The gocsp operation the last goroutine poll on this thread ended blocked in; read by the
     /// profile layer when the goroutine's span exits.
     pub(crate) static LAST_POLL: std::cell::Cell<Option<(Op, &'static Location<'static>)>> = const { std::cell::Cell::new(None) };
+}
+
+thread_local! {
+    /// The test (`testing`) whose runtime this thread serves, 0 if none. Set on a test
+    /// runtime's worker and blocking threads when they start, and on the thread running the
+    /// test's body while it runs; every goroutine spawned on the thread joins that group.
+    pub(crate) static GROUP: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// The id of the goroutine running on this thread, if any.

@@ -388,6 +388,7 @@ impl Runtime {
             self.rt.handle().clone(),
             self.deadlock,
             Arc::downgrade(main.info()),
+            deadlock::Scope::Process,
         );
         let sigquit = self.listen_sigquit();
         let out = self.rt.block_on(main);
@@ -499,8 +500,12 @@ impl<F: Future> Future for DetectDeadlocks<F> {
         if !*this.started {
             *this.started = true;
             if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                *this.detector =
-                    deadlock::start(handle, *this.policy, Arc::downgrade(this.main.info()));
+                *this.detector = deadlock::start(
+                    handle,
+                    *this.policy,
+                    Arc::downgrade(this.main.info()),
+                    deadlock::Scope::Process,
+                );
             }
         }
         match this.main.poll(cx) {

@@ -132,6 +132,29 @@
 //! deadlock detector of [`run`]/[`main`] prints Go's
 //! `fatal error: all goroutines are asleep - deadlock!` and exits with status 2.
 //!
+//! ## Testing
+//!
+//! [`#[gocsp::test]`](macro@test) runs an `async fn` test on a runtime of its own (2 workers
+//! unless `GOMAXPROCS` or `worker_threads = N` says otherwise, so scheduling races show up),
+//! with the body as the main goroutine. A test whose goroutines deadlock fails promptly with
+//! Go's `all goroutines are asleep - deadlock!` and the dump of its own goroutines instead of
+//! hanging; goroutines still alive after the body returned fail it too, listed (opt out with
+//! `allow_leaks`). Bodies return `()` or `Result<(), E: Debug>`. [`testing::Builder`] is the
+//! same without the attribute. `examples/tests/gocsp_test.rs` is a test file to copy.
+//!
+//! ```
+//! #[gocsp::test]
+//! async fn squares_come_back_in_order() {
+//!     let (tx, rx) = gocsp::chan::<u32>(0);
+//!     gocsp::go!(async move {
+//!         for i in 1..=3 { tx.send(i * i).await.unwrap() }
+//!     });
+//!     let mut got = vec![];
+//!     while let Some(v) = rx.recv().await { got.push(v) }
+//!     assert_eq!(got, [1, 4, 9]);
+//! }
+//! ```
+//!
 //! ## Which one do I use?
 //!
 //! | you want | use |
@@ -146,6 +169,7 @@
 //! | protect shared state | [`sync::Mutex`] (tokio's) — or better, one owner goroutine and a channel |
 //! | run CPU-bound or blocking code | [`go_blocking!`] |
 //! | talk to plain OS threads | `send_blocking` / `recv_blocking` / [`select_blocking!`] |
+//! | test concurrent code without hanging on a deadlock | [`#[gocsp::test]`](macro@test) |
 //!
 //! ## Renaming the crate
 //!
@@ -158,7 +182,7 @@ pub use gocsp_channel::{
     chan, unbounded, Iter, Permit, Receiver, Recv, Reserve, Select, Selected, Send, SendError,
     SendSink, Sender, TryRecvError, TrySendError,
 };
-pub use gocsp_macros::{main, select, select_blocking};
+pub use gocsp_macros::{main, select, select_blocking, test};
 pub use gocsp_runtime::{
     current_id, detect_deadlocks, dump, go, go_blocking, num_goroutine, print_dump, run, yield_now,
     Builder, Deadlock, DetectDeadlocks, Dump, GoError, GoHandle, Goroutine, GoroutineBuilder, Op,
@@ -176,6 +200,12 @@ pub mod sync {
 /// Go's `time` package: channels that deliver after a delay or on every tick.
 pub mod time {
     pub use gocsp_runtime::time::*;
+}
+
+/// Running tests on gocsp: what `#[gocsp::test]` expands to (a runtime and goroutine group per
+/// test, a deadlock detector, a leak check).
+pub mod testing {
+    pub use gocsp_runtime::testing::*;
 }
 
 /// Tracing layers: `GOCSP_TRACE=fmt` and `GOCSP_TRACE=profile`.

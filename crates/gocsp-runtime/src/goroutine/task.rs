@@ -105,7 +105,7 @@ impl<F: Future> Future for GoFuture<F> {
             if main_deadlock {
                 panic!(
                     "all goroutines are asleep - deadlock!\n\n{}",
-                    crate::dump::dump()
+                    crate::dump::dump_group(info.group)
                 );
             }
             match waker {
