@@ -71,7 +71,8 @@ mod wait_group;
 
 pub use cond::Cond;
 pub use context::{
-    CancelCause, CancelCauseHandle, CancelGuard, CancelHandle, Context, ContextError,
+    AfterFuncHandle, CancelCause, CancelCauseHandle, CancelGuard, CancelHandle, Context,
+    ContextError,
 };
 #[cfg(not(loom))]
 pub use err_group::ErrGroup;

@@ -16,6 +16,11 @@
 //!   reached the context (its own, or an ancestor's), or the error itself when that
 //!   cancellation gave none. A deadline's cause counts only when the deadline is what ended
 //!   the context. A cause passed on is the same `Arc`, never a wrapper.
+//! - An `after_func` runs once its context is done — in its own goroutine named
+//!   `context.AfterFunc`, on the runtime it was registered on, never waited for by the
+//!   cancel — unless stopped first; each one independently. Neither dropping its handle nor
+//!   dropping its context's handles stops it; on a context that can never be done it never
+//!   runs.
 //! - A context's `CancellationToken` follows the context's cancellation (cancelling the token
 //!   does not cancel the context), and a token brings cancellation into a context tree.
 //! - `with_timeout` outside a tokio runtime panics saying so; a deadline already past needs
@@ -996,6 +1001,267 @@ fn with_timeout_outside_runtime_panics() {
     assert_eq!(c.err(), Some(ContextError::DeadlineExceeded));
 }
 
+/// Go's `shortDuration`: long enough for a function that wrongly started to have run.
+const SHORT: Duration = Duration::from_millis(10);
+/// Go's `veryLongDuration`: an upper bound on a wait that must end.
+const VERY_LONG: Duration = Duration::from_secs(10);
+
+/// An `after_func` body that closes `donec`'s channel, and the receiver to watch it.
+fn closer() -> (
+    impl std::future::Future<Output = ()> + Send + 'static,
+    tokio::sync::oneshot::Receiver<()>,
+) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    (
+        async move {
+            let _ = tx.send(());
+        },
+        rx,
+    )
+}
+
+/// Go: `TestAfterFuncCalledAfterCancel` — not called before the cancel, called after it,
+/// and `stop()` then says it had started.
+#[tokio::test]
+async fn test_after_func_called_after_cancel() {
+    let (ctx, cancel) = Context::background().with_cancel();
+    let (f, mut donec) = closer();
+    let stop = ctx.after_func(f);
+    tokio::time::sleep(SHORT).await;
+    assert!(
+        donec.try_recv().is_err(),
+        "AfterFunc called before context is done"
+    );
+    cancel.cancel();
+    tokio::time::timeout(VERY_LONG, donec)
+        .await
+        .expect("AfterFunc not called after context is canceled")
+        .unwrap();
+    assert!(!stop.stop(), "stop() = true, want false");
+}
+
+/// Go: `TestAfterFuncCalledAfterTimeout`.
+#[tokio::test(start_paused = true)]
+async fn test_after_func_called_after_timeout() {
+    let (ctx, _cancel) = Context::background().with_timeout(SHORT);
+    let (f, donec) = closer();
+    ctx.after_func(f);
+    tokio::time::timeout(VERY_LONG, donec)
+        .await
+        .expect("AfterFunc not called after context is canceled")
+        .unwrap();
+}
+
+/// Go: `TestAfterFuncCalledImmediately` — on a context already done, it starts at once.
+#[tokio::test]
+async fn test_after_func_called_immediately() {
+    let (ctx, cancel) = Context::background().with_cancel();
+    cancel.cancel();
+    let (f, donec) = closer();
+    let stop = ctx.after_func(f);
+    tokio::time::timeout(VERY_LONG, donec)
+        .await
+        .expect("AfterFunc not called for already-canceled context")
+        .unwrap();
+    assert!(!stop.stop());
+}
+
+/// Go: `TestAfterFuncNotCalledAfterStop` — the first `stop()` is `true`, the function never
+/// runs, a second `stop()` is `false`.
+#[tokio::test]
+async fn test_after_func_not_called_after_stop() {
+    let (ctx, cancel) = Context::background().with_cancel();
+    let (f, mut donec) = closer();
+    let stop = ctx.after_func(f);
+    assert!(stop.stop(), "stop() = false, want true");
+    cancel.cancel();
+    tokio::time::sleep(SHORT).await;
+    // Stopped: the future (and its sender) was dropped unrun.
+    assert_eq!(
+        donec.try_recv(),
+        Err(tokio::sync::oneshot::error::TryRecvError::Closed)
+    );
+    assert!(!stop.stop(), "stop() = true, want false");
+}
+
+/// Go: `TestAfterFuncCalledAsynchronously` — cancelling does not wait for the function: it
+/// blocks on an unbuffered send that only the canceller's next step receives.
+#[tokio::test]
+async fn test_after_func_called_asynchronously() {
+    let (ctx, cancel) = Context::background().with_cancel();
+    let (tx, donec) = gocsp_channel::chan::<()>(0);
+    let stop = ctx.after_func(async move {
+        // The send blocks until donec is read from.
+        tx.send(()).await.unwrap();
+    });
+    cancel.cancel();
+    // After cancel returns, read from donec and unblock the AfterFunc.
+    tokio::time::timeout(VERY_LONG, donec.recv())
+        .await
+        .expect("AfterFunc not called after context is canceled")
+        .unwrap();
+    stop.stop();
+}
+
+/// Several functions on one context run independently: stopping one leaves the others, and
+/// each runs once, in its own goroutine named `context.AfterFunc` and reported at the line
+/// that called `after_func`, with the context already done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_funcs_run_independently_as_named_goroutines() {
+    let (ctx, cancel) = Context::background().with_cancel();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut stops = Vec::new();
+    let mut site = None;
+    for i in 0..10 {
+        let (tx, ctx2) = (tx.clone(), ctx.clone());
+        let (stop, here) = after_func_here(&ctx, async move {
+            let id = gocsp_runtime::current_id().expect("runs as a goroutine");
+            let g = gocsp_runtime::dump()
+                .get(id)
+                .map(|g| (g.name.clone(), g.location));
+            tx.send((i, id, g, ctx2.err())).unwrap();
+        });
+        stops.push(stop);
+        site = Some(here);
+    }
+    drop(tx);
+    assert!(stops[3].stop());
+    assert!(stops[7].stop());
+    cancel.cancel();
+    let mut got: Vec<_> = drain(rx).await;
+    got.sort_by_key(|r| r.0);
+    assert_eq!(
+        got.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [0, 1, 2, 4, 5, 6, 8, 9]
+    );
+    let mut ids: Vec<_> = got.iter().map(|r| r.1).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 8, "one goroutine each");
+    for (_, _, g, err) in got {
+        let (name, location) = g.expect("in the dump");
+        assert_eq!(name.as_deref(), Some("context.AfterFunc"));
+        assert_eq!(Some(location), site);
+        assert_eq!(err, Some(ContextError::Cancelled));
+    }
+    for s in &stops {
+        assert!(!s.stop());
+    }
+}
+
+/// `ctx.after_func(f)`, and the line that called this (which `after_func`, itself
+/// `#[track_caller]`, reports too).
+#[track_caller]
+fn after_func_here(
+    ctx: &Context,
+    f: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (
+    gocsp_sync::AfterFuncHandle,
+    &'static std::panic::Location<'static>,
+) {
+    (ctx.after_func(f), std::panic::Location::caller())
+}
+
+async fn drain<T>(mut rx: tokio::sync::mpsc::UnboundedReceiver<T>) -> Vec<T> {
+    let mut out = Vec::new();
+    while let Some(v) = rx.recv().await {
+        out.push(v);
+    }
+    out
+}
+
+/// Dropping the handle does not stop the function, and a function registered on a context
+/// whose handles are all dropped still runs when an ancestor is cancelled (as in Go, where the
+/// parent still reaches the child).
+#[tokio::test]
+async fn after_func_outlives_its_handle_and_its_context() {
+    let (parent, cancel) = Context::background().with_cancel();
+    let (f1, done1) = closer();
+    drop(parent.after_func(f1));
+    let (f2, done2) = closer();
+    let stop2 = {
+        let (child, _child_cancel) = parent.with_value(1u8).with_cancel();
+        child.after_func(f2)
+    };
+    cancel.cancel();
+    tokio::time::timeout(VERY_LONG, done1)
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::timeout(VERY_LONG, done2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stop2.stop());
+}
+
+/// A context that can never be done: the function never runs, `stop()` is `true` once, and
+/// no runtime is needed.
+#[test]
+fn after_func_on_a_context_never_done() {
+    let (parent, cancel) = Context::background().with_cancel();
+    for ctx in [
+        Context::background(),
+        parent.without_cancel(),
+        parent.without_cancel().with_value(1u8),
+    ] {
+        let stop = ctx.after_func(async { unreachable!("never done") });
+        assert!(stop.stop());
+        assert!(!stop.stop());
+    }
+    let kept = Context::background().after_func(async { unreachable!("never done") });
+    cancel.cancel();
+    assert!(kept.stop());
+}
+
+/// Cancelled from an OS thread outside any runtime: the function starts on the runtime
+/// that was current when it was registered.
+#[test]
+fn after_func_starts_on_its_runtime_when_cancelled_from_a_plain_thread() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (ctx, cancel) = Context::background().with_cancel();
+    let (f, done) = closer();
+    let stop = rt.block_on(async { ctx.after_func(f) });
+    std::thread::spawn(move || cancel.cancel()).join().unwrap();
+    rt.block_on(async { tokio::time::timeout(VERY_LONG, done).await })
+        .unwrap()
+        .unwrap();
+    assert!(!stop.stop());
+}
+
+/// The runtime an `after_func` was registered on has shut down: the cancel (from anywhere)
+/// neither panics nor runs the function, which is dropped unrun.
+#[test]
+fn after_func_after_its_runtime_shut_down() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (ctx, cancel) = Context::background().with_cancel();
+    let (f, mut done) = closer();
+    let stop = rt.block_on(async { ctx.after_func(f) });
+    drop(rt);
+    cancel.cancel();
+    assert!(!stop.stop(), "the cancellation took it");
+    assert_eq!(
+        done.try_recv(),
+        Err(tokio::sync::oneshot::error::TryRecvError::Closed)
+    );
+}
+
+/// `after_func` outside a runtime, on a context that can be done, panics saying so.
+#[test]
+fn after_func_outside_runtime_panics() {
+    let (ctx, _cancel) = Context::background().with_cancel();
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.after_func(async {})))
+        .unwrap_err();
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("outside a Tokio runtime"), "{msg}");
+}
+
 /// Compile-time: the public types are `Send + Sync` (contexts cross tasks).
 #[test]
 fn send_sync() {
@@ -1005,6 +1271,7 @@ fn send_sync() {
     assert_send_sync::<gocsp_sync::CancelGuard>();
     assert_send_sync::<gocsp_sync::CancelCauseHandle>();
     assert_send_sync::<CancelCause>();
+    assert_send_sync::<gocsp_sync::AfterFuncHandle>();
     assert_send_sync::<ContextError>();
     fn assert_send<T: Send>(_: &T) {}
     let ctx = Context::background();

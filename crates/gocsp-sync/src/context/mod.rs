@@ -24,7 +24,7 @@ mod tree;
 use crate::loom::runtime_handle;
 use error::into_cause;
 pub use error::{CancelCause, ContextError};
-use tree::{background_done, cancel, Node, ValueNode};
+use tree::{background_done, cancel, AfterFunc, Node, ValueNode};
 
 /// Carries cancellation, a deadline and request-scoped values across API boundaries and
 /// between tasks: Go's `context.Context`.
@@ -558,6 +558,79 @@ impl Context {
         self.cancel_node().and_then(|n| n.as_cancel().deadline)
     }
 
+    /// Starts `f` as a goroutine once this context is done (cancelled, or past its deadline),
+    /// unless [`stop`](AfterFuncHandle::stop) is called first. If the context is already done,
+    /// `f` starts at once.
+    ///
+    /// `f` is a future, as for `go!`: a future does nothing until it is polled, so it is the
+    /// function not yet called, and its body can `.await` (close a connection, send on a
+    /// channel, cancel another context). It runs in its own goroutine named
+    /// `context.AfterFunc`, reported as started on the line that called `after_func`; the
+    /// cancellation that starts it never waits for it. Each `after_func` on a context runs
+    /// independently of the others.
+    ///
+    /// Dropping the returned handle does not stop `f` (as discarding Go's `stop` does not). On
+    /// a context that can never be done ([`background`](Self::background),
+    /// [`without_cancel`](Self::without_cancel) and what derives from them without a cancel
+    /// of its own) `f` never runs, and nothing is registered.
+    ///
+    /// # Memory
+    ///
+    /// Until it starts or is stopped, `f` is kept by the context (or, once every handle of the
+    /// context is dropped, by the nearest ancestor that can still cancel it), and is dropped
+    /// unrun when nothing can cancel it any more. A `f` that holds a clone of this very context
+    /// keeps it alive until it is done or `f` is stopped: cancel the context, or call `stop`,
+    /// as Go's rule is to always call `cancel`.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, unless the context can never be done (the goroutine starts on
+    /// the runtime that was current here, whichever thread the cancellation comes from).
+    ///
+    /// # Examples
+    ///
+    /// Merging the cancellation of two contexts (Go's `ExampleAfterFunc_merge`):
+    ///
+    /// ```
+    /// use gocsp_sync::{Context, ContextError};
+    /// # #[tokio::main]
+    /// # async fn main() {
+    /// /// A context with `ctx`'s values that is cancelled when `ctx` or `cancel_ctx` is.
+    /// fn merge_cancel(ctx: &Context, cancel_ctx: &Context) -> (Context, impl FnOnce()) {
+    ///     let (merged, cancel) = ctx.with_cancel_cause();
+    ///     let stop = cancel_ctx.after_func({
+    ///         let (cancel, cancel_ctx) = (cancel.clone(), cancel_ctx.clone());
+    ///         async move { cancel.cancel(cancel_ctx.cause().expect("done")) }
+    ///     });
+    ///     (merged, move || {
+    ///         stop.stop();
+    ///         cancel.cancel(ContextError::Cancelled);
+    ///     })
+    /// }
+    ///
+    /// let (ctx1, _cancel1) = Context::background().with_cancel_cause();
+    /// let (ctx2, cancel2) = Context::background().with_cancel_cause();
+    /// let (merged, merged_cancel) = merge_cancel(&ctx1, &ctx2);
+    /// cancel2.cancel("ctx2 canceled");
+    /// merged.cancelled().await;
+    /// assert_eq!(merged.cause().unwrap().to_string(), "ctx2 canceled");
+    /// merged_cancel();
+    /// # }
+    /// ```
+    ///
+    /// # Go equivalent
+    ///
+    /// `stop := context.AfterFunc(ctx, f)` (Go 1.21).
+    #[track_caller]
+    pub fn after_func<F>(&self, f: F) -> AfterFuncHandle
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        AfterFuncHandle {
+            af: self.register_after_func(Box::pin(f)),
+        }
+    }
+
     /// A [`CancellationToken`] that is cancelled when this context is cancelled, for code
     /// written against `tokio_util`. Cancelling the returned token does not cancel the context.
     ///
@@ -717,6 +790,60 @@ impl CancelCauseHandle {
     }
 }
 
+/// Stops an [`after_func`](Context::after_func) from starting: Go's `stop` function, returned
+/// by `context.AfterFunc`.
+///
+/// Cloneable (every clone stops the same function). Dropping it does **not** stop the
+/// function.
+///
+/// ```
+/// use gocsp_sync::Context;
+/// # #[tokio::main]
+/// # async fn main() {
+/// let (ctx, cancel) = Context::background().with_cancel();
+/// let stop = ctx.after_func(async { unreachable!("stopped before the cancel") });
+/// assert!(stop.stop());
+/// cancel.cancel();
+/// assert!(!stop.stop()); // already stopped
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct AfterFuncHandle {
+    af: Arc<AfterFunc>,
+}
+
+impl AfterFuncHandle {
+    /// Stops the function from starting, and unregisters it from the context. Returns `true`
+    /// if this call stopped it; `false` if it has already started (the context is done) or was
+    /// already stopped. It does not wait for a started function to finish: to know when it
+    /// has, have it signal (close a channel, for one).
+    ///
+    /// ```
+    /// use gocsp_sync::Context;
+    /// # #[tokio::main]
+    /// # async fn main() {
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// let (finished_tx, finished) = tokio::sync::oneshot::channel();
+    /// let stop = ctx.after_func(async move {
+    ///     // e.g. interrupt a blocked read on a connection
+    ///     let _ = finished_tx.send(());
+    /// });
+    /// cancel.cancel(); // the operation was interrupted
+    /// if !stop.stop() {
+    ///     // The function started: wait for it before going on, as Go's example does.
+    ///     finished.await.unwrap();
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Go equivalent
+    ///
+    /// `stop()`.
+    pub fn stop(&self) -> bool {
+        self.af.stop()
+    }
+}
+
 impl CancelGuard {
     /// Gives the handle back without cancelling.
     ///
@@ -818,6 +945,12 @@ impl fmt::Debug for CancelCauseHandle {
         f.debug_struct("CancelCauseHandle")
             .field("cancelled", &self.node.as_cancel().err().is_some())
             .finish()
+    }
+}
+
+impl fmt::Debug for AfterFuncHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AfterFuncHandle").finish_non_exhaustive()
     }
 }
 

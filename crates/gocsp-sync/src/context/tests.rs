@@ -1,9 +1,11 @@
-//! Tests that look at the child map (private state). The rest is in `tests/context.rs`.
+//! Tests that look at the child map (private state): registration, removal and adoption of
+//! children and `after_func`s. The rest is in `tests/context.rs`.
 //!
 //! Parts adapted from Go's `src/context/context_test.go`:
 //! Copyright 2014 The Go Authors. All rights reserved. Use of this source code is governed
 //! by a BSD-style license that can be found in Go's LICENSE file.
 
+use super::tree::background_orphans;
 use super::*;
 use crate::loom::lock;
 
@@ -54,7 +56,8 @@ fn test_child_finishes_first() {
     }
 }
 
-/// Go: `TestCancelRemoves` — both plain and timer children unregister on cancel.
+/// Go: `TestCancelRemoves` — plain and timer children unregister on cancel, and an
+/// `after_func` on stop.
 #[tokio::test(start_paused = true)]
 async fn test_cancel_removes() {
     let (ctx, _c) = Context::background().with_cancel();
@@ -68,6 +71,15 @@ async fn test_cancel_removes() {
     assert_eq!(ctx.registered_children(), 1);
     cancel.cancel();
     assert_eq!(ctx.registered_children(), 0);
+
+    let stop = ctx.after_func(async {});
+    assert_eq!(ctx.registered_children(), 1, "with AfterFunc child");
+    stop.stop();
+    assert_eq!(
+        ctx.registered_children(),
+        0,
+        "after stopping AfterFunc child"
+    );
 }
 
 /// A timer child that fires unregisters itself.
@@ -158,4 +170,76 @@ fn child_of_without_cancel_is_not_registered() {
         .is_none());
     cancel.cancel();
     assert_eq!(child.err(), None);
+}
+
+/// `after_func`s that are stopped or started leave nothing in the map: 100,000 of them on one
+/// long-lived context, stopped, leave it empty (and its memory given back); one that starts is
+/// taken by the cancellation.
+#[tokio::test]
+async fn stopped_after_funcs_leave_nothing() {
+    let (ctx, cancel) = Context::background().with_cancel();
+    for _ in 0..100_000 {
+        let stop = ctx.after_func(async {});
+        assert!(stop.stop());
+    }
+    assert_eq!(ctx.registered_children(), 0);
+    let node = ctx.cancel_node().unwrap().as_cancel();
+    assert!(lock(&node.state).children.capacity() <= 64);
+
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let stop = ctx.after_func(async move { tx.send(()).unwrap() });
+    assert_eq!(ctx.registered_children(), 1);
+    cancel.cancel();
+    assert_eq!(ctx.registered_children(), 0);
+    rx.await.unwrap();
+    assert!(!stop.stop());
+}
+
+/// A context dropped uncancelled hands its `after_func` to the nearest cancellable ancestor
+/// (which would have cancelled it), where `stop` still finds it and removes it; under the
+/// background root, where nothing can cancel it, nothing is kept.
+#[tokio::test]
+async fn after_func_of_a_dropped_context_is_adopted() {
+    let (parent, cancel) = Context::background().with_cancel();
+    // Their cancel handles dropped at once: the contexts are their only handles.
+    let child = parent.with_value(1u8).with_cancel().0;
+    let grandchild = child.with_cancel().0;
+    let stop = grandchild.after_func(async { unreachable!("stopped") });
+    assert_eq!(parent.registered_children(), 1, "the child");
+    drop(grandchild);
+    assert_eq!(child.registered_children(), 1, "adopted by the child");
+    drop(child);
+    assert_eq!(parent.registered_children(), 1, "then by the parent");
+    assert!(stop.stop());
+    assert_eq!(parent.registered_children(), 0, "stop finds it where it is");
+    cancel.cancel();
+
+    let stop = Context::background()
+        .with_cancel()
+        .0
+        .after_func(async { unreachable!("never done") });
+    assert!(lock(background_orphans()).is_empty());
+    assert!(stop.stop());
+}
+
+/// A stopped `after_func` of a dropped context is not adopted: the parent's map stays empty.
+#[tokio::test]
+async fn stopped_after_func_is_not_adopted() {
+    let (parent, _cancel) = Context::background().with_cancel();
+    let child = parent.with_cancel().0;
+    let stop = child.after_func(async {});
+    assert!(stop.stop());
+    drop(child);
+    assert_eq!(parent.registered_children(), 0);
+
+    // Not stopped: adopted, and started by the parent's cancellation.
+    let (parent, cancel) = Context::background().with_cancel();
+    let child = parent.with_cancel().0;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let stop = child.after_func(async move { tx.send(()).unwrap() });
+    drop(child);
+    assert_eq!(parent.registered_children(), 1);
+    cancel.cancel();
+    rx.await.unwrap();
+    assert!(!stop.stop());
 }

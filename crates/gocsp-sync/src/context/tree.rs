@@ -1,4 +1,5 @@
-//! The cancel tree behind [`Context`]: nodes, registration, cancellation and done channels.
+//! The cancel tree behind [`Context`]: nodes, registration, cancellation, causes, done
+//! channels and `after_func`s.
 //!
 //! ## Shape of the tree
 //!
@@ -8,14 +9,16 @@
 //! through the parent chain). A `without_cancel` node ends the search for a cancellable
 //! ancestor, so below it the tree behaves as under the background root (values still read
 //! through it).
+//!
 //! A cancellable node is registered in its nearest cancellable ancestor's child map by a
-//! *weak* reference, so:
+//! *weak* reference (`Child::Node`), so:
 //!
 //! - cancelling a node cancels every registered descendant (walked iteratively, so depth costs
 //!   no stack), never an ancestor;
 //! - a node that is cancelled unregisters at once, and a node whose last handle (every
-//!   `Context` clone, `CancelHandle`, and child context) is dropped unregisters in its `Drop`:
-//!   short-lived children leave nothing behind in a long-lived parent.
+//!   `Context` clone, `CancelHandle`, `CancelCauseHandle`, and child context) is dropped
+//!   unregisters in its `Drop`: short-lived children leave nothing behind in a long-lived
+//!   parent.
 //!
 //! ## Errors and causes
 //!
@@ -38,14 +41,42 @@
 //! receivers are all gone are swept out as more are adopted, so memory stays proportional to
 //! live receivers.
 //!
+//! ## `after_func` registrations
+//!
+//! `after_func` registers in the same child map, *strongly* (`Child::AfterFunc`: the function
+//! runs even if every handle to it is dropped), and is checked against the node's error under
+//! the node's lock exactly as a child node is: either the cancellation finds it in the map, or
+//! it sees the error and starts at once. The function (`AfterFuncState::f`) is taken exactly
+//! once, under the registration's own lock: by the cancellation walk, which then starts its
+//! goroutine (after the node's `finish`, so the function sees the context done), or by
+//! `stop`, which then removes the registration from the node that holds it
+//! (`AfterFuncState::host`). So the function starts at most once, `stop` returns `true`
+//! exactly when it did not start, and a stopped or started registration leaves nothing in
+//! any map.
+//!
+//! A node dropped uncancelled hands its registrations that are still pending to its nearest
+//! cancellable ancestor, as it does its done senders, since that ancestor's cancellation would
+//! have reached the node; it starts them if that ancestor is already cancelled, and drops them
+//! unrun under the background root, where nothing can cancel them. Adoption rewrites `host`
+//! under the registration's lock only while `f` is still there, and `stop` reads `host` in the
+//! same critical section in which it takes `f`: after `stop`, the registration never moves,
+//! so `stop` finds it where it is (or its host is being dropped, and the `Drop` sees `f`
+//! gone and lets it go).
+//!
 //! ## Lock order
 //!
 //! A node's state lock is never held while another node's is taken, except in `Drop`, which
-//! takes the parent's lock after releasing its own. Wakers, token cancellation and task aborts
-//! run after unlocking.
+//! takes the parent's lock after releasing its own. A registration's lock is taken either
+//! alone or inside the lock of the node that adopts it (node, then registration), never the
+//! other way round. Wakers, token cancellation and task aborts run after unlocking, and no
+//! `after_func` goroutine is started and no user future dropped while any of these locks is
+//! held.
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
 use std::sync::atomic::AtomicU64 as StdAtomicU64;
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -56,7 +87,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::ERR_NONE;
 use super::{CancelCause, Context, ContextError};
-use crate::loom::{lock, runtime_handle, AtomicU8, Mutex, Ordering};
+use crate::loom::{count_point, lock, runtime_handle, AtomicU8, Mutex, Ordering, Spawner};
 
 pub(super) enum Node {
     Background,
@@ -90,6 +121,40 @@ pub(super) struct CancelNode {
     pub(super) state: Mutex<CancelState>,
 }
 
+/// An entry in a cancellable node's child map.
+pub(super) enum Child {
+    /// A cancellable descendant, held weakly: a child whose handles are all dropped goes away.
+    Node(Weak<Node>),
+    /// An `after_func` registration, held strongly: its function runs even when its handle was
+    /// dropped (Go: discarding `stop` does not stop `f`).
+    AfterFunc(Arc<AfterFunc>),
+}
+
+/// The function `after_func` registered: a future not yet polled, started as a goroutine.
+pub(super) type AfterFn = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// An `after_func` registration, shared by its node's child map and its `AfterFuncHandle`s.
+pub(super) struct AfterFunc {
+    /// Its key in the child map of whichever node holds it.
+    pub(super) id: u64,
+    /// The line that called `after_func`, reported as the goroutine's spawn site.
+    site: &'static Location<'static>,
+    /// Starts the goroutine on the runtime current when `after_func` was called (whoever
+    /// cancels may be on a thread outside it). `None` under a context that can never be done.
+    spawner: Option<Spawner>,
+    pub(super) state: Mutex<AfterFuncState>,
+}
+
+pub(super) struct AfterFuncState {
+    /// The function, until `stop` or the context's cancellation takes it: whoever takes it
+    /// decides, once, whether it runs.
+    pub(super) f: Option<AfterFn>,
+    /// The node whose child map holds this registration: the one `after_func` registered in,
+    /// or the ancestor that adopted it when that one was dropped uncancelled. Dangling when no
+    /// map holds it.
+    pub(super) host: Weak<Node>,
+}
+
 #[derive(Default)]
 pub(super) struct CancelState {
     /// Set by the first cancellation, in the same critical section as `err`, and kept
@@ -97,8 +162,9 @@ pub(super) struct CancelState {
     /// the canceller's own cause when an ancestor's cancellation reached this node, or
     /// `err` as a cause.
     pub(super) cause: Option<CancelCause>,
-    /// Registered cancellable descendants whose nearest cancellable ancestor is this node.
-    pub(super) children: HashMap<u64, Weak<Node>>,
+    /// Registered cancellable descendants whose nearest cancellable ancestor is this node, and
+    /// the `after_func`s registered in it or adopted from dropped descendants.
+    pub(super) children: HashMap<u64, Child>,
     /// The done channel, created by the first `done()`.
     pub(super) done: Option<(Sender<()>, Receiver<()>)>,
     /// Done senders of dropped, uncancelled descendants whose receivers may still be alive.
@@ -110,13 +176,15 @@ pub(super) struct CancelState {
 }
 
 impl CancelState {
-    pub(super) fn remove_child(&mut self, id: u64) {
-        self.children.remove(&id);
+    /// Removes the entry `id`, returning it so that the caller can drop it after unlocking.
+    pub(super) fn remove_child(&mut self, id: u64) -> Option<Child> {
+        let removed = self.children.remove(&id);
         // Give memory back after a burst of short-lived children.
         if self.children.capacity() > 64 && self.children.len() * 4 < self.children.capacity() {
             let len = self.children.len();
             self.children.shrink_to(len * 2);
         }
+        removed
     }
 }
 
@@ -185,7 +253,8 @@ impl Context {
                     return node;
                 }
                 None => {
-                    st.children.insert(cn.id, Arc::downgrade(&node));
+                    st.children
+                        .insert(cn.id, Child::Node(Arc::downgrade(&node)));
                 }
             }
         }
@@ -208,7 +277,48 @@ impl Context {
         node
     }
 
-    /// Number of cancellable children registered in this context's nearest cancellable node.
+    /// Registers `f` to start as a goroutine once this context is done: in the nearest
+    /// cancellable node's child map, or at once if that node is already cancelled. Under a
+    /// context that can never be done, nothing is registered (and no runtime is needed).
+    #[track_caller]
+    pub(super) fn register_after_func(&self, f: AfterFn) -> Arc<AfterFunc> {
+        let site = Location::caller();
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(node) = self.cancel_node() else {
+            return Arc::new(AfterFunc {
+                id,
+                site,
+                spawner: None,
+                state: Mutex::new(AfterFuncState {
+                    f: Some(f),
+                    host: Weak::new(),
+                }),
+            });
+        };
+        let af = Arc::new(AfterFunc {
+            id,
+            site,
+            spawner: Some(Spawner::current("Context::after_func")),
+            state: Mutex::new(AfterFuncState {
+                f: Some(f),
+                host: Arc::downgrade(node),
+            }),
+        });
+        let cn = node.as_cancel();
+        let mut st = lock(&cn.state);
+        // As for a child node: either the cancellation finds it in the map, or it sees the
+        // error here.
+        if cn.err().is_some() {
+            drop(st);
+            af.fire();
+        } else {
+            st.children.insert(id, Child::AfterFunc(af.clone()));
+        }
+        af
+    }
+
+    /// Number of cancellable children and `after_func`s registered in this context's nearest
+    /// cancellable node.
     #[cfg(test)]
     pub(crate) fn registered_children(&self) -> usize {
         self.cancel_node()
@@ -304,8 +414,9 @@ impl CancelNode {
     }
 
     /// Marks this node cancelled with `err` and `cause` and releases everything waiting on it.
-    /// Returns the registered children to cancel next, or `None` if it was already cancelled.
-    pub(super) fn finish(&self, err: ContextError, cause: &CancelCause) -> Option<Vec<Weak<Node>>> {
+    /// Returns the registered children to cancel next (and `after_func`s to start), or `None`
+    /// if it was already cancelled.
+    pub(super) fn finish(&self, err: ContextError, cause: &CancelCause) -> Option<Vec<Child>> {
         let taken = {
             let mut st = lock(&self.state);
             if self.err.load(Ordering::Acquire) != ERR_NONE {
@@ -341,7 +452,7 @@ impl CancelNode {
             if NEWEST_FIRST.get() {
                 by_id.reverse();
             }
-            by_id.into_iter().map(|(_, w)| w).collect()
+            by_id.into_iter().map(|(_, c)| c).collect()
         };
         Some(children)
     }
@@ -372,15 +483,74 @@ pub(super) fn cancel(
         cn.unregister();
     }
     // Depth-first, iteratively: a chain of any depth costs no stack.
-    while let Some(weak) = stack.pop() {
-        // A child whose handles are all gone cannot be upgraded; its `Drop` is unregistering
-        // it (or already has), and nothing can observe it any more except adopted done
-        // senders, which its `Drop` closes if it sees this node cancelled.
-        if let Some(child) = weak.upgrade() {
-            if let Some(grandchildren) = child.as_cancel().finish(err, &cause) {
-                stack.extend(grandchildren);
+    while let Some(child) = stack.pop() {
+        match child {
+            // A child whose handles are all gone cannot be upgraded; its `Drop` is
+            // unregistering it (or already has), and nothing can observe it any more except
+            // adopted done senders and `after_func`s, which its `Drop` closes and starts if it
+            // sees this node cancelled.
+            Child::Node(weak) => {
+                count_point();
+                if let Some(child) = weak.upgrade() {
+                    if let Some(grandchildren) = child.as_cancel().finish(err, &cause) {
+                        stack.extend(grandchildren);
+                    }
+                }
             }
+            // After its node's `finish`: the function sees the context done.
+            Child::AfterFunc(af) => af.fire(),
         }
+    }
+}
+
+impl AfterFunc {
+    /// Starts the function's goroutine, unless `stop` took the function first. Called with no
+    /// lock held: the spawn runs outside the tree's locks.
+    pub(super) fn fire(&self) {
+        let f = lock(&self.state).f.take();
+        if let Some(f) = f {
+            let spawner = self
+                .spawner
+                .as_ref()
+                .expect("a registered after_func has a spawner");
+            spawner.go("context.AfterFunc", self.site, f);
+        }
+    }
+
+    /// Go's `stop()`: takes the function back if it has not started, and then unregisters
+    /// from the node that holds it. `true` if this call stopped it.
+    pub(super) fn stop(&self) -> bool {
+        // The function and the host are read in one critical section: once `f` is `None`, no
+        // `Drop` adopts this registration any more (`adopt_after_func`), so `host` is where it
+        // is, if anywhere.
+        let (f, host) = {
+            let mut st = lock(&self.state);
+            (st.f.take(), st.host.clone())
+        };
+        let Some(f) = f else {
+            return false;
+        };
+        // A host that cannot be upgraded is being dropped: its `Drop` sees `f` gone and lets
+        // this registration go.
+        count_point();
+        if let Some(node) = host.upgrade() {
+            let _removed = lock(&node.as_cancel().state).remove_child(self.id);
+        }
+        // The user's future is dropped with no lock held.
+        drop(f);
+        true
+    }
+}
+
+/// Moves `af` from a node being dropped uncancelled to the map of `parent` (whose lock the
+/// caller holds), unless it was stopped: the parent's cancellation would have reached the
+/// dropped node, so it must start `af` instead.
+fn adopt_after_func(parent: &Arc<Node>, children: &mut HashMap<u64, Child>, af: Arc<AfterFunc>) {
+    let mut st = lock(&af.state);
+    if st.f.is_some() {
+        st.host = Arc::downgrade(parent);
+        drop(st);
+        children.insert(af.id, Child::AfterFunc(af));
     }
 }
 
@@ -391,6 +561,16 @@ impl Drop for CancelNode {
         for task in &taken.tasks {
             task.abort();
         }
+        // Entries for child nodes are stale (a live child holds this node); `after_func`s
+        // registered here still wait for a cancellation that may come from an ancestor.
+        let after_funcs: Vec<Arc<AfterFunc>> = taken
+            .children
+            .into_values()
+            .filter_map(|c| match c {
+                Child::AfterFunc(af) => Some(af),
+                Child::Node(_) => None,
+            })
+            .collect();
         // Senders whose receivers may still be alive: this node's own done channel (if not
         // closed by a cancellation) and what it adopted from dropped descendants.
         let mut live: Vec<Sender<()>> = taken.orphans;
@@ -410,19 +590,29 @@ impl Drop for CancelNode {
                     for tx in &live {
                         tx.close();
                     }
+                    for af in &after_funcs {
+                        af.fire();
+                    }
                 } else {
                     for tx in live {
                         adopt(&mut st.orphans, tx);
                     }
+                    for af in after_funcs {
+                        adopt_after_func(parent, &mut st.children, af);
+                    }
                 }
             }
-            None if !live.is_empty() => {
-                let mut orphans = lock(background_orphans());
-                for tx in live {
-                    adopt(&mut orphans, tx);
+            None => {
+                if !live.is_empty() {
+                    let mut orphans = lock(background_orphans());
+                    for tx in live {
+                        adopt(&mut orphans, tx);
+                    }
                 }
+                // Nothing can cancel this node now: its `after_func`s never run (their
+                // handles' `stop` still returns `true`). Dropped here, with no lock held.
+                drop(after_funcs);
             }
-            None => {}
         }
     }
 }
