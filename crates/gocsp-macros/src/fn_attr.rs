@@ -51,6 +51,8 @@ struct Args {
     krate: Option<Path>,
     /// `allow_leaks` (tests only): goroutines may outlive the test's body.
     allow_leaks: bool,
+    /// `synctest` (tests only): the body runs in a synctest bubble.
+    synctest: bool,
 }
 
 fn parse_args(attr: Attr, args: TokenStream) -> syn::Result<Args> {
@@ -74,6 +76,12 @@ fn parse_args(attr: Attr, args: TokenStream) -> syn::Result<Args> {
             }
             parsed.allow_leaks = true;
             Ok(())
+        } else if attr == Attr::Test && meta.path.is_ident("synctest") {
+            if parsed.synctest {
+                return Err(meta.error("`synctest` is given twice"));
+            }
+            parsed.synctest = true;
+            Ok(())
         } else {
             Err(meta.error(match attr {
                 Attr::Main => {
@@ -82,7 +90,7 @@ fn parse_args(attr: Attr, args: TokenStream) -> syn::Result<Args> {
                 }
                 Attr::Test => {
                     "unknown `#[gocsp::test]` argument: expected `worker_threads = N`, \
-                     `allow_leaks` or `crate = path::to::gocsp`"
+                     `synctest`, `allow_leaks` or `crate = path::to::gocsp`"
                 }
             }))
         }
@@ -190,9 +198,11 @@ fn expand(attr: Attr, args: TokenStream, item: TokenStream) -> syn::Result<Token
         (Attr::Test, threads) => {
             let threads = threads.iter();
             let leaks = args.allow_leaks.then(|| quote!(.allow_leaks(true)));
+            let synctest = args.synctest.then(|| quote!(.synctest(true)));
             quote! {
                 #krate::testing::Builder::new()
                     #(.worker_threads(#threads))*
+                    #synctest
                     #leaks
                     .run(#inner())
             }
@@ -293,7 +303,7 @@ mod tests {
     fn a_test_runs_on_the_testing_builder_with_its_arguments() {
         let out = expand(
             Attr::Test,
-            "worker_threads = 3, allow_leaks".parse().unwrap(),
+            "worker_threads = 3, allow_leaks, synctest".parse().unwrap(),
             "#[should_panic] async fn t() -> Result<(), E> { Ok(()) }"
                 .parse()
                 .unwrap(),
@@ -313,7 +323,7 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains(". worker_threads (3) . allow_leaks (true) . run (__gocsp_main ())"),
+            out.contains(". worker_threads (3) . synctest (true) . allow_leaks (true) . run (__gocsp_main ())"),
             "{out}"
         );
         let plain = expand(

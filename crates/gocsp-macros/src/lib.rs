@@ -254,6 +254,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # Arguments
 ///
 /// - `worker_threads = N`: the test's runtime has `N` workers.
+/// - `synctest`: the body runs in a synctest bubble (`gocsp::synctest`): gocsp's timers use
+///   a virtual clock that moves only when every goroutine of the test is durably blocked.
 /// - `allow_leaks`: goroutines may outlive the body (the runtime drops them).
 /// - `crate = path`: the path of the `gocsp` facade, for a crate that renamed it.
 ///

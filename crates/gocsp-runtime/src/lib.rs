@@ -76,7 +76,7 @@
 //! records, the sharded registry, the observer installed in `gocsp_channel::hook`), `dump.rs`,
 //! `runtime.rs` (`Runtime`, `run`, `detect_deadlocks`, `SIGQUIT`), `deadlock.rs` (the detector
 //! thread and its rules), `testing.rs` (`#[gocsp::test]`: a runtime and goroutine group per
-//! test), `time.rs`, `trace.rs`. Invariants: only `goroutine/` polls user
+//! test), `synctest.rs` (bubbles: a test group with a virtual clock), `time.rs`, `trace.rs`. Invariants: only `goroutine/` polls user
 //! futures or runs a blocking goroutine's closure; only `deadlock.rs` reads `/proc`; nothing holds a registry lock while waking a task
 //! or running user code, except the detector's spurious wake of a goroutine (which only
 //! schedules it).
@@ -93,6 +93,7 @@ mod dump;
 mod goroutine;
 mod registry;
 mod runtime;
+pub mod synctest;
 pub mod testing;
 pub mod time;
 pub mod trace;

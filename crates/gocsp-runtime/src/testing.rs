@@ -32,6 +32,7 @@ use parking_lot::Mutex;
 use crate::deadlock::{self, KnownThread, Scope};
 use crate::goroutine::GoFuture;
 use crate::registry::{self, Info, Kind, GROUP};
+use crate::synctest::{self, Bubble};
 use crate::Deadlock;
 
 /// How long a test's leftover goroutines get to finish after its body returned.
@@ -74,6 +75,7 @@ const BLOCKING_KEEP_ALIVE: Duration = Duration::from_millis(100);
 pub struct Builder {
     workers: Option<usize>,
     allow_leaks: bool,
+    synctest: bool,
 }
 
 /// The worker count of a test's runtime when none is given: `GOMAXPROCS` if it is a positive
@@ -87,8 +89,9 @@ fn default_workers() -> usize {
 }
 
 thread_local! {
-    /// Keeps a test runtime's thread in the known sets from its start to its stop.
-    static KNOWN: RefCell<Option<KnownThread>> = const { RefCell::new(None) };
+    /// Keeps a test runtime's thread in the known sets, and in its bubble, from its start to
+    /// its stop.
+    static KNOWN: RefCell<Option<(KnownThread, synctest::Entered)>> = const { RefCell::new(None) };
 }
 
 impl Builder {
@@ -128,6 +131,22 @@ impl Builder {
         self
     }
 
+    /// Runs the test in a synctest bubble: its goroutines share a virtual clock that advances
+    /// only when all of them are durably blocked (see [`crate::synctest`]). The bubble's own
+    /// deadlock rule replaces the detector; after the body returns, the bubble runs on until
+    /// its goroutines have finished.
+    ///
+    /// ```
+    /// use gocsp_runtime::time::{sleep, Duration};
+    /// gocsp_runtime::testing::Builder::new().synctest(true).run(async {
+    ///     sleep(Duration::from_secs(60)).await; // no real minute passes
+    /// });
+    /// ```
+    pub fn synctest(mut self, yes: bool) -> Builder {
+        self.synctest = yes;
+        self
+    }
+
     /// Runs `body` as the test's main goroutine and returns its output.
     ///
     /// # Panics
@@ -148,6 +167,8 @@ impl Builder {
             "gocsp::test: worker_threads must be at least 1"
         );
         let on_start = Arc::clone(&own);
+        let bubble = self.synctest.then(|| Bubble::new(group));
+        let thread_bubble = bubble.clone();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
             .thread_name(format!("gocsp-test-{group}"))
@@ -156,7 +177,8 @@ impl Builder {
             .on_thread_start(move || {
                 GROUP.set(group);
                 let known = deadlock::known_thread(Some(&on_start));
-                KNOWN.with(|k| *k.borrow_mut() = Some(known));
+                let entered = synctest::enter(thread_bubble.clone());
+                KNOWN.with(|k| *k.borrow_mut() = Some((known, entered)));
             })
             .on_thread_stop(|| {
                 KNOWN.with(|k| k.borrow_mut().take());
@@ -168,33 +190,46 @@ impl Builder {
             let _enter = rt.enter();
             let _group = GroupGuard(GROUP.replace(group));
             let _known = deadlock::known_thread(None);
+            let _bubble = synctest::enter(bubble.clone());
             let info = Info::new(Kind::Main, Some(Arc::from("main")), location);
             let main = GoFuture::new(body, info);
-            let _detector = deadlock::start(
-                rt.handle().clone(),
-                Deadlock::Panic,
-                Arc::downgrade(main.info()),
-                Scope::Group { group, own },
-            );
-            rt.block_on(main)
+            let (_detector, _pacer) = match &bubble {
+                Some(b) => {
+                    b.start(rt.handle().clone(), Arc::downgrade(main.info()));
+                    (None, Some(Pacer::start(Arc::clone(b))))
+                }
+                None => {
+                    let detector = deadlock::start(
+                        rt.handle().clone(),
+                        Deadlock::Panic,
+                        Arc::downgrade(main.info()),
+                        Scope::Group { group, own },
+                    );
+                    (detector, None)
+                }
+            };
+            let out = rt.block_on(main);
+            // A bubble runs on after its body returned, until its goroutines have finished.
+            let leaked = match (&out, self.allow_leaks) {
+                (Err(_), _) | (_, true) => None,
+                (Ok(_), false) => leftovers(group, bubble.as_deref()),
+            };
+            (out, leaked)
         };
-        let leaked = if self.allow_leaks {
-            None
-        } else {
-            leftovers(group)
-        };
+        let (out, leaked) = out;
         rt.shutdown_background();
         let out = match out {
             Ok(v) => v,
             Err(caught) => std::panic::resume_unwind(caught.payload),
         };
-        if let Some(dump) = leaked {
-            panic!(
+        match leaked {
+            Some(Leftovers::Deadlock(report)) => panic!("{report}"),
+            Some(Leftovers::Leaked(dump)) => panic!(
                 "gocsp::test: goroutines still alive after the test returned (leaked; \
                  `#[gocsp::test(allow_leaks)]` allows it):\n\n{dump}"
-            );
+            ),
+            None => out,
         }
-        out
     }
 }
 
@@ -207,9 +242,17 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Waits up to [`LEAK_GRACE`] for the goroutines of `group` to finish; the dump of those still
-/// alive, if any.
-fn leftovers(group: u32) -> Option<crate::Dump> {
+/// What is left of a test's goroutines after its body returned.
+enum Leftovers {
+    /// Still alive after the grace period.
+    Leaked(crate::Dump),
+    /// A bubble's goroutines all durably blocked with nothing pending: its report.
+    Deadlock(String),
+}
+
+/// Waits up to [`LEAK_GRACE`] for the goroutines of `group` to finish (a bubble goes on moving
+/// its clock meanwhile); what is left, if anything.
+fn leftovers(group: u32, bubble: Option<&Bubble>) -> Option<Leftovers> {
     let deadline = Instant::now() + LEAK_GRACE;
     loop {
         let mut alive = false;
@@ -220,10 +263,53 @@ fn leftovers(group: u32) -> Option<crate::Dump> {
         if !alive {
             return None;
         }
+        if let Some(report) = bubble.and_then(Bubble::failure) {
+            return Some(Leftovers::Deadlock(report));
+        }
         if Instant::now() >= deadline {
             let dump = crate::dump::dump_group(group);
-            return (!dump.is_empty()).then_some(dump);
+            return (!dump.is_empty()).then_some(Leftovers::Leaked(dump));
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A thread that looks at a bubble every [`PACE`]: it moves the bubble on after events that
+/// do not check it themselves (a goroutine's task ending, a plain task finishing).
+struct Pacer {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How often the [`Pacer`] looks.
+const PACE: Duration = Duration::from_millis(2);
+
+impl Pacer {
+    fn start(bubble: Arc<Bubble>) -> Pacer {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop2 = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("gocsp-synctest".into())
+            .spawn(move || {
+                let _known = deadlock::known_thread(None);
+                while !stop2.load(Ordering::Acquire) {
+                    bubble.check();
+                    std::thread::sleep(PACE);
+                }
+            })
+            .expect("gocsp::test: cannot start the synctest pacer thread");
+        Pacer {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Pacer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

@@ -14,8 +14,12 @@
 //! The value received is the instant the timer was scheduled to fire (as Go's is), in
 //! [`Instant`] (`tokio::time::Instant`, convertible with `into_std()`).
 //!
-//! Each armed timer is a small tokio task; the deadlock detector counts it as something that
-//! can still make progress, as Go's does with pending timers. [`after`]'s task lives until the
+//! Inside a [`synctest`] bubble the timers run on the bubble's virtual clock
+//! instead ([`now`] reads it): an armed timer is an entry in the bubble, fired when every
+//! goroutine of the bubble is durably blocked and the clock jumps to it.
+//!
+//! Elsewhere each armed timer is a small tokio task; the deadlock detector counts it as
+//! something that can still make progress, as Go's does with pending timers. [`after`]'s task lives until the
 //! duration elapses even if its receiver is dropped earlier (Go before 1.23 did the same); in a
 //! loop, prefer one [`Timer`] that you [`reset`](Timer::reset).
 
@@ -33,6 +37,7 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 use crate::runtime::runtime_handle;
+use crate::synctest::{self, Bubble, TimerKey};
 
 pub use std::time::Duration;
 pub use tokio::time::Instant;
@@ -59,9 +64,18 @@ pub use tokio::time::Instant;
 /// `time.After(d)`.
 #[track_caller]
 pub fn after(d: Duration) -> Receiver<Instant> {
+    let (tx, rx) = chan(1);
+    if let Some(bubble) = synctest::current() {
+        bubble.add_timer(
+            bubble.now() + d,
+            Box::new(move |t| {
+                let _ = tx.try_send(t);
+            }),
+        );
+        return rx;
+    }
     let rt = runtime_handle("time::after");
     let deadline = Instant::now() + d;
-    let (tx, rx) = chan(1);
     rt.spawn(async move {
         tokio::time::sleep_until(deadline).await;
         let _ = tx.try_send(deadline);
@@ -94,8 +108,12 @@ pub fn after(d: Duration) -> Receiver<Instant> {
 #[track_caller]
 pub fn tick(d: Duration) -> Receiver<Instant> {
     assert!(!d.is_zero(), "gocsp: non-positive interval for time::tick");
-    let rt = runtime_handle("time::tick");
     let (tx, rx) = chan(1);
+    if let Some(bubble) = synctest::current() {
+        tick_in_bubble(&bubble, bubble.now() + d, d, tx);
+        return rx;
+    }
+    let rt = runtime_handle("time::tick");
     rt.spawn(async move {
         let mut interval = tokio::time::interval_at(Instant::now() + d, d);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -107,6 +125,105 @@ pub fn tick(d: Duration) -> Receiver<Instant> {
         }
     });
     rx
+}
+
+/// Arms the bubble timer of a `tick` at `at`, and on each firing the next one, until the
+/// channel is closed. The timer holds the bubble weakly: a bubble's timers never keep it alive.
+fn tick_in_bubble(bubble: &Arc<Bubble>, at: Instant, d: Duration, tx: Sender<Instant>) {
+    let weak = Arc::downgrade(bubble);
+    bubble.add_timer(
+        at,
+        Box::new(move |t| {
+            if let Err(TrySendError::Closed(_)) = tx.try_send(t) {
+                return;
+            }
+            if let Some(bubble) = weak.upgrade() {
+                tick_in_bubble(&bubble, t + d, d, tx);
+            }
+        }),
+    );
+}
+
+/// The current time: the bubble's virtual clock inside a [`synctest`] bubble,
+/// tokio's clock elsewhere. Use it instead of `Instant::now()` for anything compared with the
+/// instants gocsp's timers deliver.
+///
+/// ```
+/// use gocsp_runtime::time::{now, Duration};
+/// gocsp_runtime::synctest::test(async {
+///     let t0 = now();
+///     gocsp_runtime::time::sleep(Duration::from_secs(5)).await;
+///     assert_eq!(now() - t0, Duration::from_secs(5));
+/// });
+/// ```
+///
+/// # Go equivalent
+///
+/// `time.Now()`.
+pub fn now() -> Instant {
+    match synctest::current() {
+        Some(bubble) => bubble.now(),
+        None => Instant::now(),
+    }
+}
+
+pin_project! {
+    /// How a [`Sleep`] waits: on tokio's clock, or on its bubble's.
+    #[project = SleepInnerProj]
+    #[derive(Debug)]
+    enum SleepInner {
+        Tokio { #[pin] sleep: tokio::time::Sleep },
+        Bubble { timer: BubbleSleep },
+    }
+}
+
+/// A sleep on a bubble's clock: armed on its first poll, taken out of the bubble if dropped
+/// before it fired.
+#[derive(Debug)]
+struct BubbleSleep {
+    bubble: Arc<Bubble>,
+    deadline: Instant,
+    key: Option<TimerKey>,
+    fired: Arc<Mutex<(bool, Option<std::task::Waker>)>>,
+}
+
+impl BubbleSleep {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut fired = self.fired.lock();
+        if fired.0 {
+            return Poll::Ready(());
+        }
+        match &fired.1 {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => fired.1 = Some(cx.waker().clone()),
+        }
+        drop(fired);
+        if self.key.is_none() {
+            let shared = Arc::clone(&self.fired);
+            self.key = Some(self.bubble.add_timer(
+                self.deadline,
+                Box::new(move |_| {
+                    let waker = {
+                        let mut fired = shared.lock();
+                        fired.0 = true;
+                        fired.1.take()
+                    };
+                    if let Some(w) = waker {
+                        w.wake();
+                    }
+                }),
+            ));
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for BubbleSleep {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.bubble.remove_timer(key);
+        }
+    }
 }
 
 pin_project! {
@@ -122,7 +239,7 @@ pin_project! {
     #[derive(Debug)]
     pub struct Sleep {
         #[pin]
-        inner: tokio::time::Sleep,
+        inner: SleepInner,
         site: &'static Location<'static>,
     }
 }
@@ -132,7 +249,11 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        match this.inner.poll(cx) {
+        let polled = match this.inner.project() {
+            SleepInnerProj::Tokio { sleep } => sleep.poll(cx),
+            SleepInnerProj::Bubble { timer } => timer.poll(cx),
+        };
+        match polled {
             Poll::Ready(()) => Poll::Ready(()),
             Poll::Pending => {
                 hook::blocked(Op::Sleep, this.site);
@@ -169,8 +290,21 @@ impl Future for Sleep {
 /// `time.Sleep(d)`.
 #[track_caller]
 pub fn sleep(d: Duration) -> Sleep {
+    let inner = match synctest::current() {
+        Some(bubble) => SleepInner::Bubble {
+            timer: BubbleSleep {
+                deadline: bubble.now() + d,
+                bubble,
+                key: None,
+                fired: Arc::default(),
+            },
+        },
+        None => SleepInner::Tokio {
+            sleep: tokio::time::sleep(d),
+        },
+    };
     Sleep {
-        inner: tokio::time::sleep(d),
+        inner,
         site: Location::caller(),
     }
 }
@@ -237,8 +371,117 @@ pub struct Timer {
     /// Receives the scheduled firing time (Go's `t.C`).
     pub c: Receiver<Instant>,
     shared: Arc<Shared>,
-    task: Option<JoinHandle<()>>,
-    rt: Handle,
+    backend: Backend,
+}
+
+/// Where a [`Timer`] or [`Ticker`] keeps its armed timer: a task on tokio's clock, or an entry
+/// in its bubble's timers.
+#[derive(Debug)]
+enum Backend {
+    Tokio {
+        rt: Handle,
+        task: Option<JoinHandle<()>>,
+    },
+    Bubble {
+        bubble: Arc<Bubble>,
+        /// The armed entry; a ticker's firing replaces it with the next one.
+        key: Arc<Mutex<Option<TimerKey>>>,
+    },
+}
+
+impl Backend {
+    #[track_caller]
+    fn new(what: &str) -> Backend {
+        match synctest::current() {
+            Some(bubble) => Backend::Bubble {
+                bubble,
+                key: Arc::default(),
+            },
+            None => Backend::Tokio {
+                rt: runtime_handle(what),
+                task: None,
+            },
+        }
+    }
+
+    /// Frees the armed timer, if any.
+    fn disarm(&mut self) {
+        match self {
+            Backend::Tokio { task, .. } => {
+                if let Some(task) = task.take() {
+                    task.abort();
+                }
+            }
+            Backend::Bubble { bubble, key } => {
+                let armed = key.lock().take();
+                if let Some(armed) = armed {
+                    bubble.remove_timer(armed);
+                }
+            }
+        }
+    }
+
+    /// Runs `fire` once at `deadline` (after a previous timer was disarmed).
+    fn arm_once(&mut self, deadline: Instant, fire: impl FnOnce(Instant) + Send + 'static) {
+        match self {
+            Backend::Tokio { rt, task } => {
+                *task = Some(rt.spawn(async move {
+                    tokio::time::sleep_until(deadline).await;
+                    fire(deadline);
+                }));
+            }
+            Backend::Bubble { bubble, key } => {
+                *key.lock() = Some(bubble.add_timer(deadline, Box::new(fire)));
+            }
+        }
+    }
+
+    /// Runs `tick` at `start` and every `d` after, skipping ticks it misses, until `tick`
+    /// returns `false` or the timer is disarmed.
+    fn arm_every(
+        &mut self,
+        start: Instant,
+        d: Duration,
+        tick: impl Fn(Instant) -> bool + Send + Sync + 'static,
+    ) {
+        match self {
+            Backend::Tokio { rt, task } => {
+                *task = Some(rt.spawn(async move {
+                    let mut interval = tokio::time::interval_at(start, d);
+                    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                    while tick(interval.tick().await) {}
+                }));
+            }
+            Backend::Bubble { bubble, key } => {
+                every_in_bubble(bubble, Arc::clone(key), start, d, Arc::new(tick));
+            }
+        }
+    }
+}
+
+/// Arms a bubble timer at `at` that runs `tick` and, while it returns `true`, arms the next
+/// one `d` later, keeping the armed entry in `key`. Holds the bubble weakly.
+fn every_in_bubble(
+    bubble: &Arc<Bubble>,
+    key: Arc<Mutex<Option<TimerKey>>>,
+    at: Instant,
+    d: Duration,
+    tick: Arc<dyn Fn(Instant) -> bool + Send + Sync>,
+) {
+    let weak = Arc::downgrade(bubble);
+    let slot = Arc::clone(&key);
+    let armed = bubble.add_timer(
+        at,
+        Box::new(move |t| {
+            *slot.lock() = None;
+            if tick(t) {
+                if let Some(bubble) = weak.upgrade() {
+                    every_in_bubble(&bubble, slot, t + d, d, tick);
+                }
+            }
+        }),
+    );
+    *key.lock() = Some(armed);
 }
 
 impl std::fmt::Debug for Shared {
@@ -262,13 +505,12 @@ impl Timer {
     /// Outside a tokio runtime.
     #[track_caller]
     pub fn new(d: Duration) -> Timer {
-        let rt = runtime_handle("time::Timer::new");
+        let backend = Backend::new("time::Timer::new");
         let shared = Shared::new();
         let mut t = Timer {
             c: shared.rx.clone(),
             shared,
-            task: None,
-            rt,
+            backend,
         };
         t.reset(d);
         t
@@ -289,9 +531,7 @@ impl Timer {
     /// ```
     pub fn stop(&mut self) -> bool {
         let (pending, _) = self.shared.disarm(false);
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.backend.disarm();
         pending
     }
 
@@ -307,29 +547,24 @@ impl Timer {
     /// # });
     /// ```
     pub fn reset(&mut self, d: Duration) -> bool {
-        let deadline = Instant::now() + d;
+        let deadline = now() + d;
         let (pending, generation) = self.shared.disarm(true);
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.backend.disarm();
         let shared = Arc::clone(&self.shared);
-        self.task = Some(self.rt.spawn(async move {
-            tokio::time::sleep_until(deadline).await;
+        self.backend.arm_once(deadline, move |deadline| {
             let mut st = shared.state.lock();
             if st.generation == generation && st.armed {
                 st.armed = false;
                 let _ = shared.tx.try_send(deadline);
             }
-        }));
+        });
         pending
     }
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.backend.disarm();
     }
 }
 
@@ -357,8 +592,7 @@ pub struct Ticker {
     /// Receives the scheduled tick times (Go's `t.C`).
     pub c: Receiver<Instant>,
     shared: Arc<Shared>,
-    task: Option<JoinHandle<()>>,
-    rt: Handle,
+    backend: Backend,
 }
 
 impl Ticker {
@@ -377,13 +611,12 @@ impl Ticker {
     #[track_caller]
     pub fn new(d: Duration) -> Ticker {
         assert!(!d.is_zero(), "gocsp: non-positive interval for Ticker::new");
-        let rt = runtime_handle("time::Ticker::new");
+        let backend = Backend::new("time::Ticker::new");
         let shared = Shared::new();
         let mut t = Ticker {
             c: shared.rx.clone(),
             shared,
-            task: None,
-            rt,
+            backend,
         };
         t.reset(d);
         t
@@ -403,9 +636,7 @@ impl Ticker {
     /// ```
     pub fn stop(&mut self) {
         self.shared.disarm(false);
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.backend.disarm();
     }
 
     /// Restarts the ticker with period `d`: the next tick comes `d` from now; a waiting tick
@@ -429,31 +660,22 @@ impl Ticker {
             "gocsp: non-positive interval for Ticker::reset"
         );
         let (_, generation) = self.shared.disarm(true);
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.backend.disarm();
         let shared = Arc::clone(&self.shared);
-        let start = Instant::now() + d;
-        self.task = Some(self.rt.spawn(async move {
-            let mut interval = tokio::time::interval_at(start, d);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
-                let t = interval.tick().await;
-                let st = shared.state.lock();
-                if st.generation != generation {
-                    return;
-                }
-                // Full: the receiver has not taken the previous tick; drop this one.
-                let _ = shared.tx.try_send(t);
+        self.backend.arm_every(now() + d, d, move |t| {
+            let st = shared.state.lock();
+            if st.generation != generation {
+                return false;
             }
-        }));
+            // Full: the receiver has not taken the previous tick; drop this one.
+            let _ = shared.tx.try_send(t);
+            true
+        });
     }
 }
 
 impl Drop for Ticker {
     fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.backend.disarm();
     }
 }

@@ -155,6 +155,25 @@
 //! }
 //! ```
 //!
+//! `#[gocsp::test(synctest)]` ([`synctest::test`]) runs the test in a bubble, Go 1.25's
+//! `testing/synctest`: gocsp's timers use a virtual clock that advances only when every
+//! goroutine of the test is durably blocked, then jumps to the next timer;
+//! [`synctest::wait`] returns once every other goroutine is durably blocked.
+//!
+//! ```
+//! use gocsp::time::{after, now, Duration};
+//! #[gocsp::test(synctest)]
+//! async fn a_slow_backend_times_out() {
+//!     let (_tx, reply) = gocsp::chan::<u32>(0); // a backend that never answers
+//!     let start = now();
+//!     gocsp::select! {
+//!         recv(reply) -> _v => panic!("no reply expected"),
+//!         recv(after(Duration::from_secs(30))) -> _t => {}
+//!     }
+//!     assert_eq!(now() - start, Duration::from_secs(30)); // and no real 30 s passed
+//! }
+//! ```
+//!
 //! ## Which one do I use?
 //!
 //! | you want | use |
@@ -206,6 +225,13 @@ pub mod time {
 /// test, a deadlock detector, a leak check).
 pub mod testing {
     pub use gocsp_runtime::testing::*;
+}
+
+/// Go 1.25's `testing/synctest`: tests in a bubble whose virtual clock moves only when all its
+/// goroutines are durably blocked (`#[gocsp::test(synctest)]`, [`synctest::test`],
+/// [`synctest::wait`]).
+pub mod synctest {
+    pub use gocsp_runtime::synctest::*;
 }
 
 /// Tracing layers: `GOCSP_TRACE=fmt` and `GOCSP_TRACE=profile`.

@@ -103,10 +103,13 @@ impl<F: Future> Future for GoFuture<F> {
         let task_cx = &mut *cx;
         let res = std::panic::catch_unwind(AssertUnwindSafe(move || {
             if main_deadlock {
-                panic!(
-                    "all goroutines are asleep - deadlock!\n\n{}",
-                    crate::dump::dump_group(info.group)
-                );
+                match crate::synctest::deadlock_report(info.group) {
+                    Some(report) => panic!("{report}"),
+                    None => panic!(
+                        "all goroutines are asleep - deadlock!\n\n{}",
+                        crate::dump::dump_group(info.group)
+                    ),
+                }
             }
             match waker {
                 Some(w) => fut.poll(&mut Context::from_waker(w)),
@@ -124,19 +127,29 @@ impl<F: Future> Future for GoFuture<F> {
                 let report = ctx.report.map(|(op, site)| BlockedAt { op, site });
                 info.after_pending(report, this.last_block, counted, progressed);
                 LAST_POLL.set(ctx.report);
+                if info.group != 0 {
+                    crate::synctest::on_event(info.group);
+                }
                 Poll::Pending
             }
             Ok(Poll::Ready(v)) => {
                 LAST_POLL.set(None);
+                let group = info.group;
                 this.reg.take();
                 *this.waker = None;
                 registry::pool::put(this.info);
+                if group != 0 {
+                    crate::synctest::on_event(group);
+                }
                 Poll::Ready(Ok(v))
             }
             Err(payload) => {
                 LAST_POLL.set(None);
                 let caught = on_panic(info, payload);
                 this.reg.take();
+                if info.group != 0 {
+                    crate::synctest::on_event(info.group);
+                }
                 Poll::Ready(Err(Box::new(caught)))
             }
         }
