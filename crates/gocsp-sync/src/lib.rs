@@ -11,6 +11,7 @@
 //! | `sync.WaitGroup`, `wg.Go` | [`WaitGroup`], [`WaitGroup::go`] | wait for a set of goroutines |
 //! | `errgroup.Group` | [`ErrGroup`] | the same, with the first error and cancellation |
 //! | `context.Context` | [`Context`], [`CancelHandle`] | cancellation, deadlines, request values |
+//! | `context.WithCancelCause`, `context.AfterFunc` | [`CancelCauseHandle`], [`AfterFuncHandle`] | say why a context was cancelled; run code once it is |
 //! | `sync.Cond` | [`Cond`] | wait for a condition on data behind a [`Mutex`] |
 //! | `sync.Mutex`, `sync.RWMutex` | [`Mutex`], [`RwLock`] (tokio's) | shared data across `.await` |
 //! | `sync.Once`, `sync.OnceValue` | [`OnceCell`] (tokio's) | lazy one-time initialisation |

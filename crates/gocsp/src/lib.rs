@@ -208,7 +208,8 @@ pub use gocsp_runtime::{
     Panic, Runtime, SigQuit, State,
 };
 pub use gocsp_sync::{
-    CancelGuard, CancelHandle, CancellationToken, Cond, Context, ContextError, ErrGroup, WaitGroup,
+    AfterFuncHandle, CancelCause, CancelCauseHandle, CancelGuard, CancelHandle, CancellationToken,
+    Cond, Context, ContextError, ErrGroup, WaitGroup,
 };
 
 /// Go's `sync` package: gocsp's own primitives and tokio's locks under their own names.
