@@ -144,6 +144,74 @@ fn tick_in_bubble(bubble: &Arc<Bubble>, at: Instant, d: Duration, tx: Sender<Ins
     );
 }
 
+/// Runs `f` once the clock reaches `deadline`: inside a [`synctest`] bubble as a bubble timer,
+/// elsewhere in a tokio task. The handle takes it back. Not a public API: `Context` deadlines
+/// use it, so that they follow a bubble's clock.
+///
+/// ```
+/// # gocsp_runtime::run(async {
+/// use gocsp_runtime::time::{now, Duration};
+/// let (tx, rx) = gocsp_channel::chan(1);
+/// let _timer = gocsp_runtime::time::run_at(now() + Duration::from_millis(1), "example", move || {
+///     let _ = tx.try_send(());
+/// });
+/// assert_eq!(rx.recv().await, Some(()));
+/// # });
+/// ```
+///
+/// # Panics
+///
+/// Outside a bubble, outside a tokio runtime (naming `what`).
+#[doc(hidden)]
+#[track_caller]
+pub fn run_at(deadline: Instant, what: &str, f: impl FnOnce() + Send + 'static) -> TimerHandle {
+    match synctest::current() {
+        Some(bubble) => {
+            let key = bubble.add_timer(deadline, Box::new(move |_| f()));
+            TimerHandle(HandleInner::Bubble(Arc::downgrade(&bubble), key))
+        }
+        None => {
+            let task = runtime_handle(what).spawn(async move {
+                tokio::time::sleep_until(deadline).await;
+                f();
+            });
+            TimerHandle(HandleInner::Task(task.abort_handle()))
+        }
+    }
+}
+
+/// Takes back what [`run_at`] armed (or, made from a task's `AbortHandle`, aborts that task).
+/// Not a public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct TimerHandle(HandleInner);
+
+#[derive(Debug)]
+enum HandleInner {
+    Task(tokio::task::AbortHandle),
+    Bubble(std::sync::Weak<Bubble>, TimerKey),
+}
+
+impl TimerHandle {
+    /// Stops the timer (or task) if it has not run yet.
+    pub fn abort(&self) {
+        match &self.0 {
+            HandleInner::Task(task) => task.abort(),
+            HandleInner::Bubble(bubble, key) => {
+                if let Some(bubble) = bubble.upgrade() {
+                    bubble.remove_timer(*key);
+                }
+            }
+        }
+    }
+}
+
+impl From<tokio::task::AbortHandle> for TimerHandle {
+    fn from(task: tokio::task::AbortHandle) -> TimerHandle {
+        TimerHandle(HandleInner::Task(task))
+    }
+}
+
 /// The current time: the bubble's virtual clock inside a [`synctest`] bubble,
 /// tokio's clock elsewhere. Use it instead of `Instant::now()` for anything compared with the
 /// instants gocsp's timers deliver.

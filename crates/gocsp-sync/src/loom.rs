@@ -34,6 +34,38 @@ pub(crate) fn runtime_handle(_what: &str) -> tokio::runtime::Handle {
     tokio::runtime::Handle::current()
 }
 
+/// Deadline timers: on a synctest bubble's clock inside a bubble, on tokio's elsewhere
+/// (`gocsp_runtime::time::run_at`). Loom builds, which have no gocsp-runtime, spawn a tokio
+/// task on tokio's clock.
+#[cfg(not(loom))]
+pub(crate) use gocsp_runtime::time::{now, run_at, TimerHandle};
+
+/// See the non-loom `TimerHandle`: a task's abort handle.
+#[cfg(loom)]
+pub(crate) type TimerHandle = tokio::task::AbortHandle;
+
+/// See the non-loom `now`: tokio's clock.
+#[cfg(loom)]
+pub(crate) fn now() -> tokio::time::Instant {
+    tokio::time::Instant::now()
+}
+
+/// See the non-loom `run_at`: a tokio task that sleeps until `deadline`.
+#[cfg(loom)]
+#[track_caller]
+pub(crate) fn run_at(
+    deadline: tokio::time::Instant,
+    what: &str,
+    f: impl FnOnce() + Send + 'static,
+) -> TimerHandle {
+    runtime_handle(what)
+        .spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            f();
+        })
+        .abort_handle()
+}
+
 /// Starts the goroutines of `Context::after_func` on the runtime that was current when the
 /// function was registered: the cancellation that starts them may run on any thread, inside
 /// that runtime or not.

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Instant as RealInstant;
 
 use gocsp::time::{self, after, now, sleep, tick, Duration, Ticker, Timer};
-use gocsp::{chan, go, select, synctest};
+use gocsp::{chan, go, select, synctest, Context, ContextError};
 
 /// The panic message of `f`, which must panic.
 fn panic_message(f: impl FnOnce()) -> String {
@@ -47,6 +47,59 @@ async fn test_time() {
         "the goroutine ran first"
     );
     assert_eq!(now() - start, Duration::from_secs(2));
+}
+
+/// The Go blog's `TestAfterFunc`: `wait` shows that the function has not run before the
+/// cancel, and has run after it.
+#[gocsp::test(synctest)]
+async fn test_after_func() {
+    let (ctx, cancel) = Context::background().with_cancel();
+    let called = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&called);
+    let _stop = ctx.after_func(async move { flag.store(true, SeqCst) });
+    synctest::wait().await;
+    assert!(!called.load(SeqCst), "before cancel: after_func called");
+    cancel.cancel();
+    synctest::wait().await;
+    assert!(called.load(SeqCst), "after cancel: after_func not called");
+}
+
+/// The Go blog's `TestContextWithTimeout`: the deadline passes exactly at its virtual instant.
+#[gocsp::test(synctest)]
+async fn test_context_with_timeout() {
+    const TIMEOUT: Duration = Duration::from_secs(5);
+    let (ctx, _cancel) = Context::background().with_timeout(TIMEOUT);
+    sleep(TIMEOUT - Duration::from_nanos(1)).await;
+    synctest::wait().await;
+    assert_eq!(ctx.err(), None, "before the timeout");
+    sleep(Duration::from_nanos(1)).await;
+    synctest::wait().await;
+    assert_eq!(
+        ctx.err(),
+        Some(ContextError::DeadlineExceeded),
+        "after the timeout"
+    );
+    assert_eq!(
+        ctx.deadline(),
+        Some(now()),
+        "the deadline is on the bubble's clock"
+    );
+}
+
+/// A goroutine waiting for `ctx.done()` is durably blocked: the deadline fires, a cancel
+/// handle dropped early does not.
+#[gocsp::test(synctest)]
+async fn a_context_deadline_wakes_a_goroutine_waiting_on_done() {
+    let start = now();
+    let (ctx, cancel) = Context::background().with_timeout(Duration::from_secs(90));
+    let waiter = go!(async move {
+        ctx.done().recv().await;
+        (now() - start, ctx.err())
+    });
+    let (waited, err) = waiter.await.unwrap();
+    assert_eq!(waited, Duration::from_secs(90));
+    assert_eq!(err, Some(ContextError::DeadlineExceeded));
+    drop(cancel);
 }
 
 /// A day of timers in microseconds of real time.
@@ -120,10 +173,7 @@ async fn timers_and_tickers_on_the_virtual_clock() {
     for _ in 0..3 {
         ticks.push(ticker.c.recv().await.unwrap() - start);
     }
-    assert_eq!(
-        ticks,
-        [25 + 3, 25 + 6, 25 + 9].map(Duration::from_secs)
-    );
+    assert_eq!(ticks, [25 + 3, 25 + 6, 25 + 9].map(Duration::from_secs));
     ticker.stop();
     sleep(Duration::from_secs(100)).await;
     assert!(ticker.c.try_recv().is_err(), "a stopped ticker never ticks");

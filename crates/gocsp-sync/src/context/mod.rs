@@ -21,7 +21,7 @@ mod loom_tests;
 mod tests;
 mod tree;
 
-use crate::loom::runtime_handle;
+use crate::loom::{now, runtime_handle};
 use error::into_cause;
 pub use error::{CancelCause, ContextError};
 use tree::{background_done, cancel, AfterFunc, Node, ValueNode};
@@ -221,7 +221,7 @@ impl Context {
     /// `ctx, cancel := context.WithTimeout(parent, timeout)`.
     #[track_caller]
     pub fn with_timeout(&self, timeout: Duration) -> (Context, CancelHandle) {
-        self.with_deadline(Instant::now() + timeout)
+        self.with_deadline(now() + timeout)
     }
 
     /// Like [`with_timeout`](Self::with_timeout), and when the timeout elapses the child's
@@ -259,7 +259,7 @@ impl Context {
         timeout: Duration,
         cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> (Context, CancelHandle) {
-        self.with_deadline_cause(Instant::now() + timeout, cause)
+        self.with_deadline_cause(now() + timeout, cause)
     }
 
     /// A child that is cancelled with [`ContextError::DeadlineExceeded`] at `deadline`, or
@@ -686,7 +686,7 @@ impl Context {
                     cancel(&node, ContextError::Cancelled, None, true);
                 }
             });
-            node.as_cancel().add_task(task.abort_handle());
+            node.as_cancel().add_task(task.abort_handle().into());
         }
         (Context { node: node.clone() }, CancelHandle { node })
     }
@@ -907,7 +907,7 @@ impl fmt::Debug for Context {
                 Node::Cancel(c) => {
                     parts.push(match (c.timer, c.deadline) {
                         (true, Some(d)) => {
-                            let left = d.saturating_duration_since(Instant::now());
+                            let left = d.saturating_duration_since(now());
                             format!("WithDeadline({left:?} left)")
                         }
                         _ => "WithCancel".to_string(),

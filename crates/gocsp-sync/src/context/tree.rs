@@ -81,13 +81,14 @@ use std::sync::atomic::AtomicU64 as StdAtomicU64;
 use std::sync::{Arc, OnceLock, Weak};
 
 use gocsp_channel::{Receiver, Sender};
-use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::error::ERR_NONE;
 use super::{CancelCause, Context, ContextError};
-use crate::loom::{count_point, lock, runtime_handle, AtomicU8, Mutex, Ordering, Spawner};
+use crate::loom::{
+    count_point, lock, now, run_at, AtomicU8, Mutex, Ordering, Spawner, TimerHandle,
+};
 
 pub(super) enum Node {
     Background,
@@ -171,8 +172,8 @@ pub(super) struct CancelState {
     pub(super) orphans: Vec<Sender<()>>,
     /// Created by the first `cancellation_token()`; a child of the ancestor's token.
     pub(super) token: Option<CancellationToken>,
-    /// Deadline timer and token watcher tasks, aborted on cancellation or drop.
-    pub(super) tasks: Vec<AbortHandle>,
+    /// Deadline timers and token watcher tasks, taken back on cancellation or drop.
+    pub(super) tasks: Vec<TimerHandle>,
 }
 
 impl CancelState {
@@ -260,18 +261,17 @@ impl Context {
         }
         if needs_timer {
             let deadline = effective.expect("a timer has a deadline");
-            if deadline <= Instant::now() {
+            if deadline <= now() {
                 cancel(&node, ContextError::DeadlineExceeded, deadline_cause, true);
             } else {
                 let weak = Arc::downgrade(&node);
-                let task =
-                    runtime_handle("Context::with_deadline / with_timeout").spawn(async move {
-                        tokio::time::sleep_until(deadline).await;
-                        if let Some(node) = weak.upgrade() {
-                            cancel(&node, ContextError::DeadlineExceeded, deadline_cause, true);
-                        }
-                    });
-                cn.add_task(task.abort_handle());
+                // On a synctest bubble's clock inside a bubble, on tokio's elsewhere.
+                let timer = run_at(deadline, "Context::with_deadline / with_timeout", move || {
+                    if let Some(node) = weak.upgrade() {
+                        cancel(&node, ContextError::DeadlineExceeded, deadline_cause, true);
+                    }
+                });
+                cn.add_task(timer);
             }
         }
         node
@@ -403,7 +403,7 @@ impl CancelNode {
         token
     }
 
-    pub(super) fn add_task(&self, task: AbortHandle) {
+    pub(super) fn add_task(&self, task: TimerHandle) {
         let mut st = lock(&self.state);
         if self.err().is_some() {
             drop(st);
