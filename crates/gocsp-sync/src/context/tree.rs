@@ -266,11 +266,15 @@ impl Context {
             } else {
                 let weak = Arc::downgrade(&node);
                 // On a synctest bubble's clock inside a bubble, on tokio's elsewhere.
-                let timer = run_at(deadline, "Context::with_deadline / with_timeout", move || {
-                    if let Some(node) = weak.upgrade() {
-                        cancel(&node, ContextError::DeadlineExceeded, deadline_cause, true);
-                    }
-                });
+                let timer = run_at(
+                    deadline,
+                    "Context::with_deadline / with_timeout",
+                    move || {
+                        if let Some(node) = weak.upgrade() {
+                            cancel(&node, ContextError::DeadlineExceeded, deadline_cause, true);
+                        }
+                    },
+                );
                 cn.add_task(timer);
             }
         }
