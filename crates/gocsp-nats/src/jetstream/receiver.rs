@@ -153,12 +153,29 @@ pub(crate) async fn bridge<T, C, Out>(
             }
         }
     }
-    drop(batch);
     drop(queue);
     for acker in ackers {
         let _ = acker.ack_with(AckKind::Nak(None)).await;
     }
+    // The open pull may have values on their way (sent before the server saw this bridge stop
+    // asking): hand back what arrives until the pull ends or goes quiet, so only a value still
+    // in flight after that waits for AckWait. The server stops delivering to a pull once its
+    // subscription is gone (dropping the batch unsubscribes).
+    if let Some(mut batch) = batch {
+        let deadline = Instant::now() + cfg.expires;
+        while Instant::now() < deadline {
+            match tokio::time::timeout(DRAIN_QUIET, batch.next()).await {
+                Ok(Some(Ok(msg))) => {
+                    let _ = msg.ack_with(AckKind::Nak(None)).await;
+                }
+                Ok(Some(Err(_))) | Ok(None) | Err(_) => break,
+            }
+        }
+    }
 }
+
+/// How long a stopping bridge waits for more of its open pull before it unsubscribes.
+const DRAIN_QUIET: Duration = Duration::from_millis(100);
 
 /// The next message of the open pull, or never when none is open.
 async fn next_message(batch: &mut Option<Batch>) -> Option<Result<Message, Error>> {
