@@ -189,6 +189,16 @@
 //! | run CPU-bound or blocking code | [`go_blocking!`] |
 //! | talk to plain OS threads | `send_blocking` / `recv_blocking` / [`select_blocking!`] |
 //! | test concurrent code without hanging on a deadlock | [`#[gocsp::test]`](macro@test) |
+//! | a channel between processes or machines | `gocsp::nats` (feature `nats`): core NATS or JetStream |
+//!
+//! ## Beyond one process
+//!
+//! With the `nats` feature, `gocsp::nats` (the `gocsp-nats` crate) bridges channels over NATS:
+//! `nats::sender` / `nats::receiver` / `nats::queue_receiver` are ordinary [`Sender`]s and
+//! [`Receiver`]s over core NATS (at most once), and `nats::jetstream` gives a sender that
+//! completes only once the stream stored the value and receivers that acknowledge only what a
+//! local receiver took (at least once). The bridges are goroutines named `nats-send:{subject}`
+//! and `nats-recv:{subject}`.
 //!
 //! ## Renaming the crate
 //!
@@ -233,6 +243,13 @@ pub mod testing {
 /// [`synctest::wait`]).
 pub mod synctest {
     pub use gocsp_runtime::synctest::*;
+}
+
+/// gocsp channels over NATS (the `gocsp-nats` crate, feature `nats`): core NATS
+/// `Sender`/`Receiver` bridges, and JetStream's at-least-once sender and receivers.
+#[cfg(feature = "nats")]
+pub mod nats {
+    pub use gocsp_nats::*;
 }
 
 /// Tracing layers: `GOCSP_TRACE=fmt` and `GOCSP_TRACE=profile`.
