@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 pub mod bounded_parallelism;
 pub mod concurrency_vs_parallelism;
+pub mod distributed_transactions;
 pub mod fan_in_fan_out;
 pub mod hello_goroutine;
 pub mod pipeline;

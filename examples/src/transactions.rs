@@ -12,7 +12,7 @@ use gocsp::{chan, go, Receiver, Sender};
 use crate::{outln, Out};
 
 /// A transfer request as a client submits it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Transaction {
     /// Unique id.
     pub id: u64,
@@ -27,7 +27,9 @@ pub struct Transaction {
 }
 
 /// Why a transaction was rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Reason {
     /// The token is not the debited account's secret.
     BadToken,
@@ -58,7 +60,7 @@ impl fmt::Display for Reason {
 }
 
 /// What happened to one transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     /// The money moved.
     Approved,
