@@ -30,6 +30,17 @@ pub(crate) enum Cap {
     Unbounded,
 }
 
+impl Cap {
+    /// The capacity of `make(chan T, capacity)`.
+    pub(crate) fn of(capacity: usize) -> Cap {
+        if capacity == 0 {
+            Cap::Zero
+        } else {
+            Cap::Bounded(capacity)
+        }
+    }
+}
+
 pub(crate) struct Chan<T> {
     pub(crate) state: Lock<State<T>>,
     pub(crate) cap: Cap,
@@ -37,12 +48,17 @@ pub(crate) struct Chan<T> {
     pub(crate) receivers: AtomicUsize,
     /// Mirrors `State::closed` for lock-free `is_closed`. Written under the lock.
     closed: AtomicBool,
+    /// The synctest bubble the channel was created in (`hook::bubble`), 0 if none.
+    bubble: u32,
 }
 
 pub(crate) struct State<T> {
     /// The channel's capacity (a copy of `Chan::cap`, for the hint and for code that holds
     /// only the guard).
     cap: Cap,
+    /// The synctest bubble of the channel (a copy of `Chan::bubble`, for the slow paths, which
+    /// hold only the guard).
+    bubble: u32,
     pub(crate) buf: VecDeque<T>,
     /// Buffer slots promised to permits that have not sent yet.
     pub(crate) reserved: usize,
@@ -129,7 +145,8 @@ impl Wakes {
 }
 
 impl<T> Chan<T> {
-    pub(crate) fn new(cap: Cap) -> Self {
+    /// A channel of capacity `cap` in synctest bubble `bubble` (0: none).
+    pub(crate) fn new(cap: Cap, bubble: u32) -> Self {
         let buf = match cap {
             Cap::Bounded(n) => VecDeque::with_capacity(n.min(1024)),
             _ => VecDeque::new(),
@@ -137,6 +154,7 @@ impl<T> Chan<T> {
         Chan {
             state: Lock::new(State {
                 cap,
+                bubble,
                 buf,
                 reserved: 0,
                 recvq: VecDeque::new(),
@@ -152,6 +170,17 @@ impl<T> Chan<T> {
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
             closed: AtomicBool::new(false),
+            bubble,
+        }
+    }
+
+    /// Panics if this channel belongs to a synctest bubble and the caller runs outside it (Go
+    /// panics the same way): a goroutine outside the bubble could wake one the bubble counts as
+    /// durably blocked. One compare for a channel of no bubble.
+    #[inline(always)]
+    pub(crate) fn check_bubble(&self) {
+        if self.bubble != 0 {
+            outside_bubble(self.bubble);
         }
     }
 
@@ -197,6 +226,23 @@ impl<T> Chan<T> {
     }
 }
 
+#[cold]
+#[inline(never)]
+fn outside_bubble(bubble: u32) {
+    let here = crate::hook::bubble();
+    if here != bubble {
+        panic!(
+            "gocsp: a channel created in synctest bubble {bubble} used from {}: a bubble's \
+             channels belong to its goroutines (Go panics the same way)",
+            if here == 0 {
+                "outside any bubble".to_string()
+            } else {
+                format!("bubble {here}")
+            }
+        );
+    }
+}
+
 /// Hint bit: a receive might complete now.
 pub(crate) const RECV_MAYBE: u64 = 1;
 /// Hint bit: a send might complete now.
@@ -214,6 +260,17 @@ impl<T> Hinted for State<T> {
         // A waiting receiver takes a value directly, even when every slot is full or reserved.
         let send = self.closed || !self.recvq.is_empty() || self.has_room();
         Some((recv as u64 * RECV_MAYBE) | (send as u64 * SEND_MAYBE))
+    }
+}
+
+impl<T> State<T> {
+    /// [`Chan::check_bubble`] for code that holds only the guard: the slow paths of the
+    /// operations, where a waiter is registered, taken or woken.
+    #[inline]
+    pub(crate) fn check_bubble(&self) {
+        if self.bubble != 0 {
+            outside_bubble(self.bubble);
+        }
     }
 }
 

@@ -64,6 +64,12 @@ pub trait Observer: Send + Sync + 'static {
     fn blocked(&self, op: Op, site: &'static Location<'static>);
     /// A gocsp operation completed. Used as a cheap progress counter.
     fn progressed(&self) {}
+
+    /// The synctest bubble the calling thread runs goroutines of, 0 if none. A channel records
+    /// it when created, and operating on it from outside that bubble panics.
+    fn bubble(&self) -> u32 {
+        0
+    }
 }
 
 static OBSERVER: OnceLock<&'static dyn Observer> = OnceLock::new();
@@ -95,6 +101,16 @@ pub fn blocked(op: Op, site: &'static Location<'static>) {
     if let Some(o) = OBSERVER.get() {
         o.blocked(op, site);
     }
+}
+
+/// The calling thread's synctest bubble (see [`Observer::bubble`]), 0 without an observer.
+///
+/// ```
+/// assert_eq!(gocsp_channel::hook::bubble(), 0);
+/// ```
+#[inline]
+pub fn bubble() -> u32 {
+    OBSERVER.get().map_or(0, |o| o.bubble())
 }
 
 /// Reports that a gocsp operation completed.

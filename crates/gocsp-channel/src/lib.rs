@@ -125,12 +125,7 @@ use chan::{Cap, Chan};
 /// `make(chan T, capacity)`.
 #[track_caller]
 pub fn chan<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
-    let cap = if capacity == 0 {
-        Cap::Zero
-    } else {
-        Cap::Bounded(capacity)
-    };
-    pair(cap)
+    pair(Cap::of(capacity), true)
 }
 
 /// Creates a channel whose buffer grows without limit: sends never wait.
@@ -142,12 +137,29 @@ pub fn chan<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// ```
 #[track_caller]
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    pair(Cap::Unbounded)
+    pair(Cap::Unbounded, true)
 }
 
+/// A channel that belongs to no synctest bubble even when created inside one: for process-wide
+/// channels created lazily (a never-cancelled context's `done()`), which every bubble and every
+/// thread may use. Not a public API.
+///
+/// ```
+/// let (tx, rx) = gocsp_channel::chan_of_no_bubble::<u8>(1);
+/// tx.try_send(1).unwrap();
+/// assert_eq!(rx.try_recv(), Ok(1));
+/// ```
+#[doc(hidden)]
 #[track_caller]
-fn pair<T>(cap: Cap) -> (Sender<T>, Receiver<T>) {
-    let chan = loom::Arc::new(Chan::new(cap));
+pub fn chan_of_no_bubble<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    pair(Cap::of(capacity), false)
+}
+
+/// A new channel of capacity `cap`, in the caller's synctest bubble if `in_bubble`.
+#[track_caller]
+fn pair<T>(cap: Cap, in_bubble: bool) -> (Sender<T>, Receiver<T>) {
+    let bubble = if in_bubble { hook::bubble() } else { 0 };
+    let chan = loom::Arc::new(Chan::new(cap, bubble));
     (
         Sender::new(chan.clone()),
         Receiver::new(chan, std::panic::Location::caller()),

@@ -45,6 +45,7 @@ impl RecvOp {
 
     #[inline(never)]
     fn poll_locked<T>(&mut self, mut st: Guard<'_, State<T>>, waker: &Waker) -> Poll<Option<T>> {
+        st.check_bubble();
         let mut wakes = Wakes::new();
         let res = {
             'op: {
@@ -141,6 +142,7 @@ impl<T> SendOp<T> {
 
     #[inline(never)]
     fn poll_locked(&mut self, mut st: Guard<'_, State<T>>, waker: &Waker) -> Poll<Result<(), T>> {
+        st.check_bubble();
         let mut wakes = Wakes::new();
         let res = {
             if let Some(id) = self.id {
@@ -214,6 +216,7 @@ impl ReserveOp {
     /// `Err(())`: the channel is closed.
     pub(crate) fn poll<T>(&mut self, chan: &Chan<T>, waker: &Waker) -> Poll<Result<Grant, ()>> {
         let mut st = chan.state.lock();
+        st.check_bubble();
         if let Some(id) = self.id {
             match st.take_outcome(id) {
                 Some(Outcome::Slot) => {

@@ -113,6 +113,7 @@ impl<T> Receiver<T> {
         let mut wakes = Wakes::new();
         let res = {
             let mut st = self.chan.state.lock();
+            st.check_bubble();
             st.arm_hint();
             match st.try_take(&mut wakes) {
                 Some(v) => Ok(v),

@@ -84,6 +84,9 @@ mod imp {
         /// channel's hint word (0 for a case that never fires). See `Lock::hint`.
         fn idle_hint(&self) -> Option<u64>;
         fn lock(&self);
+        /// Panics if the case's channel belongs to a synctest bubble the caller is outside of
+        /// (`Chan::check_bubble`). Called before any lock is taken.
+        fn check_bubble(&self) {}
         /// # Safety
         /// The caller locked this case's channel with `lock` on this thread.
         unsafe fn unlock(&self);
@@ -161,6 +164,11 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
     fn lock(&self) {
         if let Some(rx) = self.rx {
             rx.chan.state.raw_lock();
+        }
+    }
+    fn check_bubble(&self) {
+        if let Some(rx) = self.rx {
+            rx.chan.check_bubble();
         }
     }
     unsafe fn unlock(&self) {
@@ -348,6 +356,11 @@ impl<T> imp::CaseImpl for SendCase<'_, T> {
     fn lock(&self) {
         if let Some(tx) = self.tx {
             tx.chan.state.raw_lock();
+        }
+    }
+    fn check_bubble(&self) {
+        if let Some(tx) = self.tx {
+            tx.chan.check_bubble();
         }
     }
     unsafe fn unlock(&self) {
@@ -928,6 +941,12 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                     return r;
                 }
             }
+        }
+
+        // A select about to wait (or to take `default`) on a synctest bubble's channel from
+        // outside that bubble panics here, before any lock is taken.
+        for c in self.cases.iter() {
+            c.check_bubble();
         }
 
         // Lock every distinct channel in address order.

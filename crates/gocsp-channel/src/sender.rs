@@ -94,6 +94,7 @@ impl<T> Sender<T> {
         let mut wakes = Wakes::new();
         let res = {
             let mut st = self.chan.state.lock();
+            st.check_bubble();
             st.arm_hint();
             if st.closed {
                 Err(TrySendError::Closed(value))
@@ -191,6 +192,7 @@ impl<T> Sender<T> {
     /// ```
     pub fn try_reserve(&self) -> Result<Permit<T>, TrySendError<()>> {
         let mut st = self.chan.state.lock();
+        st.check_bubble();
         if st.closed {
             return Err(TrySendError::Closed(()));
         }

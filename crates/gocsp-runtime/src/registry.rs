@@ -500,6 +500,10 @@ impl Observer for RuntimeObserver {
         }
     }
 
+    fn bubble(&self) -> u32 {
+        crate::synctest::current_group()
+    }
+
     fn progressed(&self) {
         PROGRESS.set(PROGRESS.get().wrapping_add(1));
         if !CTX.get().blocking {

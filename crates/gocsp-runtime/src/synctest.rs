@@ -38,12 +38,21 @@
 //! test with the same message and their list. Bubbles are independent: tests running in
 //! parallel in one binary each have their own clock.
 //!
-//! # Not checked
+//! # A bubble's channels
 //!
-//! Go panics when a channel created in a bubble is used from outside it. gocsp's channels do not
-//! record their bubble: a goroutine or thread outside the bubble that operates on a bubble's
-//! channel is not reported, and may make a durably blocked goroutine runnable while the bubble
-//! thinks nothing can (the clock then advances early). Keep a bubble's channels inside it.
+//! A channel created in a bubble belongs to it: using it from outside the bubble (another
+//! bubble, a thread or task of no bubble) panics with a message that says so, as in Go. The
+//! check sits off the fast paths, where it costs nothing: it fires for every `try_send`,
+//! `try_recv` and `try_reserve`, for a send, receive or reserve that waits or meets a waiting
+//! goroutine (the only ones that can wake a goroutine of the bubble), and for a `select` that
+//! is about to wait or take `default`. A send into free buffer space or a receive from a
+//! buffer no sender waits on, from outside, is not reported. Dropping and closing are allowed
+//! anywhere.
+//!
+//! Not checked: a channel created *outside* the bubble and used inside counts as any other
+//! (Go treats waiting on it as not durable). If something outside the bubble may send on such a
+//! channel while a bubble goroutine waits on it, the bubble may move its clock early: create
+//! the channels a bubble waits on inside it.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -116,6 +125,13 @@ thread_local! {
 /// The calling thread's bubble, if it runs one's goroutines.
 pub(crate) fn current() -> Option<Arc<Bubble>> {
     BUBBLE.try_with(|b| b.borrow().clone()).ok().flatten()
+}
+
+/// The group of the calling thread's bubble, 0 if none: what a channel created here records.
+pub(crate) fn current_group() -> u32 {
+    BUBBLE
+        .try_with(|b| b.borrow().as_ref().map_or(0, |b| b.group))
+        .unwrap_or(0)
 }
 
 /// Makes `bubble` the calling thread's bubble until the guard drops.

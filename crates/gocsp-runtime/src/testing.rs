@@ -292,6 +292,8 @@ impl Pacer {
             .name("gocsp-synctest".into())
             .spawn(move || {
                 let _known = deadlock::known_thread(None);
+                // Timers it fires send on the bubble's channels: it acts inside the bubble.
+                let _inside = synctest::enter(Some(Arc::clone(&bubble)));
                 while !stop2.load(Ordering::Acquire) {
                     bubble.check();
                     std::thread::sleep(PACE);

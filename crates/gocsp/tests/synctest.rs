@@ -6,7 +6,8 @@
 //! - a goroutine waiting on real I/O keeps the clock still;
 //! - every goroutine durably blocked with nothing pending fails the test with Go's message, as
 //!   do goroutines still blocked after the body returned;
-//! - bubbles running at the same time keep their own clocks.
+//! - bubbles running at the same time keep their own clocks;
+//! - a bubble's channels used from outside it panic with a clear message.
 //!
 //! Parts adapted from Go's `testing/synctest` documentation and the Go blog post "Testing
 //! concurrent code with testing/synctest": Copyright 2025 The Go Authors. All rights reserved.
@@ -285,6 +286,52 @@ fn bubbles_have_their_own_clocks() {
     let (a, b) = (run(1), run(7));
     assert_eq!(a.join().unwrap(), Duration::from_secs(100));
     assert_eq!(b.join().unwrap(), Duration::from_secs(700));
+}
+
+/// A channel created in a bubble belongs to it: a thread outside that uses it panics with a
+/// message that says so (Go panics too); inside, it works, and dropping it anywhere is fine.
+#[gocsp::test(synctest)]
+async fn a_bubbles_channel_used_from_outside_panics() {
+    let (tx, rx) = chan::<u32>(1);
+    let outside = std::thread::spawn(move || {
+        let message = panic_message(|| {
+            let _ = tx.try_send(1);
+        });
+        drop(tx);
+        message
+    });
+    let message = outside.join().unwrap();
+    assert!(
+        message.contains("created in synctest bubble") && message.contains("outside any bubble"),
+        "{message}"
+    );
+    assert_eq!(
+        rx.recv().await,
+        None,
+        "the sender is gone (dropped outside: allowed)"
+    );
+
+    // Waiting on a bubble's channel from outside, in a select, panics too.
+    let (_keep, brx) = chan::<u32>(0);
+    let outside = std::thread::spawn(move || {
+        panic_message(|| {
+            gocsp::select_blocking! {
+                recv(brx) -> _v => {},
+            }
+        })
+    });
+    let message = outside.join().unwrap();
+    assert!(message.contains("created in synctest bubble"), "{message}");
+
+    // A channel of no bubble (created outside) works inside.
+    let (otx, orx) = chan_outside();
+    otx.send(5).await.unwrap();
+    assert_eq!(orx.recv().await, Some(5));
+}
+
+/// A channel created outside any bubble.
+fn chan_outside() -> (gocsp::Sender<u32>, gocsp::Receiver<u32>) {
+    std::thread::spawn(|| chan::<u32>(1)).join().unwrap()
 }
 
 #[test]

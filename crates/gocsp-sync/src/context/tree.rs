@@ -333,7 +333,8 @@ impl Context {
 pub(super) fn background_done() -> &'static Receiver<()> {
     // The sender lives for the whole process: the background context is never cancelled.
     static DONE: OnceLock<(Sender<()>, Receiver<()>)> = OnceLock::new();
-    &DONE.get_or_init(|| gocsp_channel::chan(0)).1
+    // Of no synctest bubble, even if first asked for inside one: every thread may use it.
+    &DONE.get_or_init(|| gocsp_channel::chan_of_no_bubble(0)).1
 }
 
 /// Keeps senders of done channels whose receivers may still be alive, for contexts that were
