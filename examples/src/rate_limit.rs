@@ -6,7 +6,7 @@ use std::time::Duration;
 use gocsp::{chan, go};
 
 use crate::{outln, Out};
-use gocsp::time::{tick, Instant, Ticker};
+use gocsp::time::{now, tick, Instant, Ticker};
 
 /// When each request was served, relative to the start of its part.
 #[derive(Debug, Clone)]
@@ -27,11 +27,11 @@ pub async fn run_with(out: &Out, every: Duration) -> Report {
     }
     requests_tx.close();
     let limiter = tick(every);
-    let start = Instant::now();
+    let start = now();
     let mut steady = Vec::new();
     while let Some(req) = requests.recv().await {
         limiter.recv().await.expect("tick never ends");
-        let at = start.elapsed();
+        let at = now() - start;
         outln!(out, "request {req} at {:>4} ms", at.as_millis());
         steady.push(at);
     }
@@ -39,7 +39,7 @@ pub async fn run_with(out: &Out, every: Duration) -> Report {
     outln!(out, "-- bursty: 3 at once, then one per {every:?}");
     let (tokens_tx, tokens) = chan::<Instant>(3);
     for _ in 0..3 {
-        tokens_tx.send(Instant::now()).await.expect("room");
+        tokens_tx.send(now()).await.expect("room");
     }
     let refill = go!(name = "refill", async move {
         let ticker = Ticker::new(every);
@@ -54,11 +54,11 @@ pub async fn run_with(out: &Out, every: Duration) -> Report {
         bursty_tx.send(i).await.expect("room");
     }
     bursty_tx.close();
-    let start = Instant::now();
+    let start = now();
     let mut bursty = Vec::new();
     while let Some(req) = bursty_requests.recv().await {
         tokens.recv().await.expect("the refill goroutine is alive");
-        let at = start.elapsed();
+        let at = now() - start;
         outln!(out, "request {req} at {:>4} ms", at.as_millis());
         bursty.push(at);
     }

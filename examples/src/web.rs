@@ -33,7 +33,7 @@ use gocsp::{chan, go, select, GoHandle, Receiver, Sender, WaitGroup};
 use gocsp::{CancelHandle, Context, ContextError};
 use query::Params;
 
-use gocsp::time::sleep;
+use gocsp::time::Timer;
 
 /// The simulated backends a search fans out to, in response order.
 pub const BACKENDS: [&str; 3] = ["web", "images", "video"];
@@ -198,8 +198,11 @@ async fn backend(
     latency: Duration,
     results: Sender<(usize, String)>,
 ) {
+    // Go: `select { case <-time.After(latency): ...; case <-ctx.Done(): }`, with a `Timer` so
+    // that a cancelled request frees its timer at once.
+    let work = Timer::new(latency);
     select! {
-        fut(sleep(latency)) => {
+        recv(work.c) => {
             // The channel has a slot per backend: this send never waits.
             let _ = results.send((i, backend_answer(BACKENDS[i], &q))).await;
         }
@@ -420,4 +423,69 @@ pub async fn start(cfg: Config) -> io::Result<Server> {
         shutdown,
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The search handler in a synctest bubble: its per-request deadline and backend latencies
+    //! run on the virtual clock, so the 504 path is tested at its exact instant in microseconds
+    //! of real time, with no HTTP in between.
+
+    use super::*;
+    use gocsp::time::now;
+
+    fn state() -> Arc<AppState> {
+        let (jobs, _queue) = chan(1);
+        Arc::new(AppState {
+            cfg: Config::default(),
+            jobs,
+            in_flight: WaitGroup::new(),
+            stats: Arc::default(),
+            shutdown: Context::background().with_cancel().1,
+        })
+    }
+
+    fn query(q: &str) -> RawQuery {
+        RawQuery(Some(q.to_owned()))
+    }
+
+    #[gocsp::test(synctest)]
+    async fn a_backend_slower_than_the_deadline_gets_a_504_at_the_deadline() {
+        let real = std::time::Instant::now();
+        let start = now();
+        let state = state();
+        let q = "q=gophers&timeout_ms=2000&slow_ms=3600000"; // video answers in an hour
+        let (status, body) = search(State(Arc::clone(&state)), query(q)).await;
+        assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(
+            body,
+            "context deadline exceeded: 2 of 3 backends answered within 2s\n"
+        );
+        assert_eq!(
+            now() - start,
+            Duration::from_secs(2),
+            "exactly at the deadline"
+        );
+        assert!(
+            real.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            real.elapsed()
+        );
+        assert_eq!(state.stats.timeouts.load(Ordering::SeqCst), 1);
+        // The video backend saw the deadline too: the bubble ends with no goroutine left.
+    }
+
+    #[gocsp::test(synctest)]
+    async fn backends_within_the_deadline_answer_200() {
+        let start = now();
+        let (status, body) = search(State(state()), query("q=gophers")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body.lines().count(), 3, "{body}");
+        let took = now() - start;
+        let most = Config::default().backend_latency * 3;
+        assert!(
+            took <= most,
+            "{took:?}: the slowest backend takes at most {most:?}"
+        );
+    }
 }

@@ -153,7 +153,8 @@ async fn prime_sieve_finds_the_first_100_primes() {
     assert_eq!(sieve_alive(), 0, "{}", gocsp::dump());
 }
 
-#[tokio::test(start_paused = true)]
+/// In a synctest bubble: the seconds-long timeouts take no real time, and none is skipped.
+#[gocsp::test(synctest)]
 async fn timeouts_print_what_go_by_example_prints() {
     let out = Out::capture();
     let lines = timeouts::run(&out).await;
@@ -170,7 +171,8 @@ async fn timeouts_print_what_go_by_example_prints() {
     );
 }
 
-#[tokio::test(start_paused = true)]
+/// In a synctest bubble: every request lands exactly on its tick.
+#[gocsp::test(synctest)]
 async fn rate_limit_spaces_requests_by_the_tick() {
     let every = Duration::from_millis(200);
     let report = rate_limit::run(&Out::capture()).await;

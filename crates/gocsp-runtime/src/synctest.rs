@@ -22,6 +22,11 @@
 //! - awaiting another goroutine's [`GoHandle`](crate::GoHandle);
 //! - [`wait`].
 //!
+//! A `select!` with a `fut(..)` case is not durable, whatever the future is: the future keeps
+//! its own clone of the goroutine's waker, so something outside the select could wake it.
+//! Write `recv(after(d))` or `recv(timer.c)` instead of `fut(sleep(d))`, as Go does
+//! (`case <-time.After(d)`).
+//!
 //! Anything else is not durable, and time stands still while a goroutine waits on it: I/O (a
 //! TCP socket, a file), a lock (`tokio::sync::Mutex`), a tokio timer, a future gocsp cannot see
 //! into (a `tokio::select!` that also waits on a socket), a `go_blocking!` goroutine, a plain
