@@ -322,3 +322,24 @@ fn the_tour_prints_the_profile_table_when_the_layer_is_installed() {
     assert!(text.contains("gocsp profile (per goroutine name"), "{text}");
     assert!(text.contains("top blocking sites:"), "{text}");
 }
+
+/// The tour's timer sections (`select` with `time.After`, `with_timeout`, the ticker) in a
+/// synctest bubble: the same output, on the virtual clock.
+#[gocsp::test(synctest)]
+async fn the_tour_runs_in_a_synctest_bubble() {
+    let real = std::time::Instant::now();
+    let lines = gocsp_examples::tour::run(&Out::capture(), None).await;
+    let text = lines.join("\n");
+    for expected in [
+        "select with time.After(30ms): timed out",
+        "with_timeout(20ms): done with \"context deadline exceeded\"",
+        "end of the tour",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(
+        real.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        real.elapsed()
+    );
+}
