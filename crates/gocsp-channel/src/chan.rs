@@ -49,7 +49,7 @@ pub(crate) struct Chan<T> {
     /// Mirrors `State::closed` for lock-free `is_closed`. Written under the lock.
     closed: AtomicBool,
     /// The synctest bubble the channel was created in (`hook::bubble`), 0 if none.
-    bubble: u32,
+    pub(crate) bubble: u32,
 }
 
 pub(crate) struct State<T> {

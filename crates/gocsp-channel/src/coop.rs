@@ -54,6 +54,7 @@ pub(crate) fn poll_op<R>(
     cx: &mut std::task::Context<'_>,
     op: crate::hook::Op,
     site: &'static std::panic::Location<'static>,
+    bubble: u32,
     moved: fn(&R) -> bool,
     poll: impl FnOnce(&std::task::Waker) -> std::task::Poll<R>,
 ) -> std::task::Poll<R> {
@@ -78,7 +79,7 @@ pub(crate) fn poll_op<R>(
             Poll::Ready(r)
         }
         Poll::Pending => {
-            crate::hook::blocked(op, site);
+            crate::hook::blocked_on(op, site, bubble);
             Poll::Pending
         }
     }

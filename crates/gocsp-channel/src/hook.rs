@@ -65,6 +65,15 @@ pub trait Observer: Send + Sync + 'static {
     /// A gocsp operation completed. Used as a cheap progress counter.
     fn progressed(&self) {}
 
+    /// As [`blocked`](Observer::blocked), for a wait on channels of synctest bubble `bubble`
+    /// (0: of no bubble; [`MIXED_BUBBLES`]: a select over channels of several). A goroutine of
+    /// a bubble waiting on channels of another bubble, or of none, is not durably blocked. The
+    /// default forgets the bubble.
+    fn blocked_on(&self, op: Op, site: &'static Location<'static>, bubble: u32) {
+        let _ = bubble;
+        self.blocked(op, site);
+    }
+
     /// The synctest bubble the calling thread runs goroutines of, 0 if none. A channel records
     /// it when created, and operating on it from outside that bubble panics.
     fn bubble(&self) -> u32 {
@@ -100,6 +109,24 @@ pub fn set_observer(observer: &'static dyn Observer) -> bool {
 pub fn blocked(op: Op, site: &'static Location<'static>) {
     if let Some(o) = OBSERVER.get() {
         o.blocked(op, site);
+    }
+}
+
+/// The bubble a select over channels of different bubbles waits on (see
+/// [`Observer::blocked_on`]).
+pub const MIXED_BUBBLES: u32 = u32::MAX;
+
+/// Reports that the current task or thread is about to wait in `op` at `site`, on channels of
+/// synctest bubble `bubble` (see [`Observer::blocked_on`]).
+///
+/// ```
+/// use gocsp_channel::hook::{self, Op};
+/// hook::blocked_on(Op::Recv, std::panic::Location::caller(), 0);
+/// ```
+#[inline]
+pub fn blocked_on(op: Op, site: &'static Location<'static>, bubble: u32) {
+    if let Some(o) = OBSERVER.get() {
+        o.blocked_on(op, site, bubble);
     }
 }
 

@@ -292,7 +292,9 @@ fn poll_recv<T>(
     kind: Op,
     site: &'static Location<'static>,
 ) -> Poll<Option<T>> {
-    coop::poll_op(cx, kind, site, Option::is_some, |w| op.poll(chan, w))
+    coop::poll_op(cx, kind, site, chan.bubble, Option::is_some, |w| {
+        op.poll(chan, w)
+    })
 }
 
 /// Future of [`Receiver::recv`].

@@ -87,6 +87,11 @@ mod imp {
         /// Panics if the case's channel belongs to a synctest bubble the caller is outside of
         /// (`Chan::check_bubble`). Called before any lock is taken.
         fn check_bubble(&self) {}
+        /// The synctest bubble of the case's channel (0: of none); `None` for a case without
+        /// a channel.
+        fn bubble(&self) -> Option<u32> {
+            None
+        }
         /// # Safety
         /// The caller locked this case's channel with `lock` on this thread.
         unsafe fn unlock(&self);
@@ -170,6 +175,9 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
         if let Some(rx) = self.rx {
             rx.chan.check_bubble();
         }
+    }
+    fn bubble(&self) -> Option<u32> {
+        self.rx.map(|rx| rx.chan.bubble)
     }
     unsafe fn unlock(&self) {
         if let Some(rx) = self.rx {
@@ -362,6 +370,9 @@ impl<T> imp::CaseImpl for SendCase<'_, T> {
         if let Some(tx) = self.tx {
             tx.chan.check_bubble();
         }
+    }
+    fn bubble(&self) -> Option<u32> {
+        self.tx.map(|tx| tx.chan.bubble)
     }
     unsafe fn unlock(&self) {
         if let Some(tx) = self.tx {
@@ -865,6 +876,18 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
             .all(|(c, &h)| c.idle_hint() == Some(h))
     }
 
+    /// The synctest bubble of the select's channels, for the runtime's report: theirs if they
+    /// share one, [`hook::MIXED_BUBBLES`] if not (0 without channel cases).
+    fn bubble(&self) -> u32 {
+        let mut bubbles = self.cases.iter().filter_map(|c| c.bubble());
+        let first = bubbles.next().unwrap_or(0);
+        if bubbles.all(|b| b == first) {
+            first
+        } else {
+            hook::MIXED_BUBBLES
+        }
+    }
+
     /// Removes every case's entries except `keep`'s, each under its own lock.
     fn cancel_all_except(&mut self, keep: usize) {
         let mut wakes = Wakes::new();
@@ -1149,14 +1172,14 @@ impl<'a, D: ?Sized + Case + 'a> Future for SelectFuture<'a, D> {
                             return this.finish(i);
                         }
                         Poll::Pending => {
-                            hook::blocked(Op::Select, this.site);
+                            hook::blocked_on(Op::Select, this.site, this.bubble());
                             return Poll::Pending;
                         }
                         Poll::Ready(false) => continue,
                     }
                 }
                 if !this.has_fut && !sig.is_poked() {
-                    hook::blocked(Op::Select, this.site);
+                    hook::blocked_on(Op::Select, this.site, this.bubble());
                     return Poll::Pending;
                 }
                 match sig.try_begin_poll() {
@@ -1185,7 +1208,7 @@ impl<'a, D: ?Sized + Case + 'a> Future for SelectFuture<'a, D> {
             }
             PassResult::Committed | PassResult::Registered => {
                 this.registered = true;
-                hook::blocked(Op::Select, this.site);
+                hook::blocked_on(Op::Select, this.site, this.bubble());
                 Poll::Pending
             }
         }

@@ -356,8 +356,10 @@ impl<T> Future for Send<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let (op, chan) = (&mut this.op, &this.tx.chan);
-        coop::poll_op(cx, Op::Send, this.site, Result::is_ok, |w| op.poll(chan, w))
-            .map(|r| r.map_err(SendError))
+        coop::poll_op(cx, Op::Send, this.site, chan.bubble, Result::is_ok, |w| {
+            op.poll(chan, w)
+        })
+        .map(|r| r.map_err(SendError))
     }
 }
 
@@ -391,7 +393,15 @@ impl<T> Future for Reserve<'_, T> {
         let this = self.get_mut();
         let (op, chan) = (&mut this.op, &this.tx.chan);
         // A reservation moves no value: the permit's send reports the progress.
-        coop::poll_op(cx, Op::Reserve, this.site, |_| false, |w| op.poll(chan, w)).map(|r| {
+        coop::poll_op(
+            cx,
+            Op::Reserve,
+            this.site,
+            chan.bubble,
+            |_| false,
+            |w| op.poll(chan, w),
+        )
+        .map(|r| {
             r.map(|g| Permit::new(chan.clone(), g))
                 .map_err(|()| SendError(()))
         })

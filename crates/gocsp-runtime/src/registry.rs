@@ -482,22 +482,39 @@ pub(crate) fn current_id() -> Option<u64> {
 
 struct RuntimeObserver;
 
+/// Records that the goroutine polled on this thread (described by `ctx`) waits in `op` at
+/// `site`; nothing outside a goroutine.
+#[inline(always)]
+fn record_block(mut ctx: PollCtx, op: Op, site: &'static Location<'static>) {
+    if ctx.id == 0 {
+        return;
+    }
+    if !ctx.blocking {
+        ctx.report = Some((op, site));
+        CTX.set(ctx);
+    } else {
+        BLOCKING.with(|b| {
+            if let Some(info) = b.borrow().as_ref() {
+                info.blocking_thread_blocked(op, site);
+            }
+        });
+    }
+}
+
 impl Observer for RuntimeObserver {
     fn blocked(&self, op: Op, site: &'static Location<'static>) {
-        let mut ctx = CTX.get();
-        if ctx.id == 0 {
-            return;
-        }
-        if !ctx.blocking {
-            ctx.report = Some((op, site));
-            CTX.set(ctx);
+        record_block(CTX.get(), op, site);
+    }
+
+    fn blocked_on(&self, op: Op, site: &'static Location<'static>, bubble: u32) {
+        // Only a test runtime's thread can run a bubble's goroutines: the others skip the
+        // bubble lookup.
+        let op = if GROUP.get() == 0 {
+            op
         } else {
-            BLOCKING.with(|b| {
-                if let Some(info) = b.borrow().as_ref() {
-                    info.blocking_thread_blocked(op, site);
-                }
-            });
-        }
+            crate::synctest::durable_or_not(op, bubble)
+        };
+        record_block(CTX.get(), op, site);
     }
 
     fn bubble(&self) -> u32 {

@@ -15,8 +15,9 @@
 //! A goroutine of the bubble is durably blocked when its last poll parked it in one of these,
 //! with the waker that operation keeps as the only thing that can wake it:
 //!
-//! - a gocsp channel operation: send, receive (also through `Stream`), reserve, or a `select!`
-//!   / `Select` over channels;
+//! - a gocsp channel operation on a channel created in the bubble: send, receive (also through
+//!   `Stream`), reserve, or a `select!` / `Select` whose channels all belong to the bubble (a
+//!   wait on a channel of no bubble shows in the dump as `chan receive (not durable)`);
 //! - [`WaitGroup::wait`](https://docs.rs/gocsp-sync), [`Cond::wait`](https://docs.rs/gocsp-sync);
 //! - a gocsp timer of the bubble: `sleep`, or a receive on a timer's channel;
 //! - awaiting another goroutine's [`GoHandle`](crate::GoHandle);
@@ -54,10 +55,8 @@
 //! buffer no sender waits on, from outside, is not reported. Dropping and closing are allowed
 //! anywhere.
 //!
-//! Not checked: a channel created *outside* the bubble and used inside counts as any other
-//! (Go treats waiting on it as not durable). If something outside the bubble may send on such a
-//! channel while a bubble goroutine waits on it, the bubble may move its clock early: create
-//! the channels a bubble waits on inside it.
+//! A channel created *outside* the bubble may be used inside, but waiting on it is not durable
+//! (something outside may send on it): the clock stands still while a goroutine waits on it.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -169,6 +168,23 @@ pub(crate) fn on_event(group: u32) {
 pub(crate) fn deadlock_report(group: u32) -> Option<String> {
     let b = current()?;
     (b.group == group).then(|| b.state.lock().failed.clone())?
+}
+
+/// `op` as a goroutine on this thread waits in it on channels of bubble `bubble`: inside a
+/// bubble, a wait on channels of another bubble or of none is not durable, and is reported
+/// under a name that says so (`chan receive (not durable)`).
+pub(crate) fn durable_or_not(op: Op, bubble: u32) -> Op {
+    let here = current_group();
+    if here == 0 || bubble == here {
+        return op;
+    }
+    Op::Other(match op {
+        Op::Send => "chan send (not durable)",
+        Op::Recv | Op::StreamRecv => "chan receive (not durable)",
+        Op::Reserve => "chan send (reserve) (not durable)",
+        Op::Select => "select (not durable)",
+        other => other.go_name(),
+    })
 }
 
 /// Whether waiting in `op` is durably blocked (see the module docs).

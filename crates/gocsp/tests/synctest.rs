@@ -329,6 +329,43 @@ async fn a_bubbles_channel_used_from_outside_panics() {
     assert_eq!(orx.recv().await, Some(5));
 }
 
+/// Waiting on a channel created outside the bubble is not durable: something outside may send
+/// on it, so the clock stands still until it does (and the dump says so).
+#[gocsp::test(synctest)]
+async fn waiting_on_a_channel_of_no_bubble_keeps_the_clock_still() {
+    let (tx, rx) = chan_outside();
+    let start = now();
+    let real = RealInstant::now();
+    let outside = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        tx.send_blocking(1).unwrap();
+    });
+    let waiter = go!(name = "waits-outside", async move {
+        rx.recv().await;
+        now() - start
+    });
+    sleep(Duration::from_secs(10)).await;
+    assert!(real.elapsed() >= std::time::Duration::from_millis(150));
+    assert_eq!(
+        waiter.await.unwrap(),
+        Duration::ZERO,
+        "no virtual time passed"
+    );
+    outside.join().unwrap();
+
+    let (_tx, rx) = chan_outside();
+    let h = go!(name = "shown", async move { rx.recv().await });
+    let text = loop {
+        let text = gocsp::dump().to_string();
+        if text.contains("[chan receive (not durable)]") {
+            break text;
+        }
+        gocsp::yield_now().await;
+    };
+    assert!(text.contains("shown"), "{text}");
+    h.abort();
+}
+
 /// A channel created outside any bubble.
 fn chan_outside() -> (gocsp::Sender<u32>, gocsp::Receiver<u32>) {
     std::thread::spawn(|| chan::<u32>(1)).join().unwrap()
