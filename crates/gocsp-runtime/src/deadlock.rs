@@ -51,7 +51,7 @@ use std::time::{Duration, Instant};
 use gocsp_channel::hook::Op;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-use crate::registry::{self, Info, Kind, BASE_REFS, BLOCKED};
+use crate::registry::{self, Info, Kind};
 use crate::Deadlock;
 
 /// Tasks gocsp itself runs on a runtime (the `SIGQUIT` listener), which the detector does not
@@ -212,27 +212,8 @@ fn sample(handle: &Handle, scope: &Scope, allowed: &[u32]) -> Option<Sample> {
             return true;
         }
         tasks += usize::from(info.kind == Kind::Task);
-        if info.kind == Kind::Blocking || info.state.load(Ordering::Acquire) != BLOCKED {
-            return false;
-        }
-        let Some((b, _, counted)) = info.blocked_record() else {
-            return false;
-        };
-        if !counted {
-            // Its last poll used tokio's waker directly (a first poll): wake it once (a
-            // spurious wake, which every future tolerates) so that it re-registers with its
-            // counting waker. The wake changes its epoch, so this sample round is lost anyway.
-            if let Some(w) = info.task_waker.get() {
-                w.wake_by_ref();
-            }
-            return false;
-        }
-        if b.op == Op::Sleep {
-            return false;
-        }
-        // The registry, the wrapper and its waker own BASE_REFS; one more is the gocsp
-        // operation's waker. More means someone else may wake this goroutine.
-        if Arc::strong_count(info) > BASE_REFS + 1 {
+        // A gocsp timer wakes a sleeping goroutine: it is not stuck.
+        if registry::parked_alone(info).is_none_or(|at| at.op == Op::Sleep) {
             return false;
         }
         main_seen |= info.kind == Kind::Main;

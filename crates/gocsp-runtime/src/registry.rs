@@ -195,6 +195,30 @@ impl Info {
     }
 }
 
+/// The gocsp operation `info`'s goroutine is parked in, if only that operation can wake it: a
+/// task goroutine whose last poll blocked in a gocsp operation with its counting waker, and no
+/// clone of that waker besides the one the operation keeps. The rule both the deadlock detector
+/// and a synctest bubble judge goroutines by (each then filters the operations it trusts).
+///
+/// A goroutine whose last poll used tokio's waker directly (a first poll) is woken once, a
+/// spurious wake every future tolerates, so that it blocks again with its counting waker; its
+/// epoch changes, so whoever is sampling sees it moved.
+pub(crate) fn parked_alone(info: &Arc<Info>) -> Option<BlockedAt> {
+    if info.kind == Kind::Blocking || info.state.load(Ordering::Acquire) != BLOCKED {
+        return None;
+    }
+    let (at, _, counted) = info.blocked_record()?;
+    if !counted {
+        if let Some(w) = info.task_waker.get() {
+            w.wake_by_ref();
+        }
+        return None;
+    }
+    // The registry, the wrapper and its waker own BASE_REFS; one more is the gocsp operation's
+    // waker. More means someone else may wake this goroutine.
+    (Arc::strong_count(info) <= BASE_REFS + 1).then_some(at)
+}
+
 /// The counting waker: waking a goroutine marks it runnable, then wakes its task. The number of
 /// live clones of this waker (strong count minus [`BASE_REFS`]) tells the deadlock detector how
 /// many things could still wake the goroutine.

@@ -70,7 +70,7 @@ use gocsp_channel::hook::{self, Op};
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
-use crate::registry::{self, Info, Kind, BASE_REFS, BLOCKED};
+use crate::registry::{self, Info, Kind};
 
 /// Go's message for a bubble whose goroutines all wait forever.
 pub(crate) const DEADLOCK: &str = "deadlock: all goroutines in bubble are blocked";
@@ -315,21 +315,7 @@ impl Bubble {
                 return true;
             }
             tasks += usize::from(info.kind == Kind::Task);
-            if info.kind == Kind::Blocking || info.state.load(Ordering::Acquire) != BLOCKED {
-                return false;
-            }
-            let Some((at, _, counted)) = info.blocked_record() else {
-                return false;
-            };
-            if !counted {
-                // A first poll ran with tokio's waker: wake it once so that it blocks again with
-                // its counting waker (and checks again then).
-                if let Some(w) = info.task_waker.get() {
-                    w.wake_by_ref();
-                }
-                return false;
-            }
-            if !durable(at.op) || Arc::strong_count(info) > BASE_REFS + 1 {
+            if registry::parked_alone(info).is_none_or(|at| !durable(at.op)) {
                 return false;
             }
             goroutines.push((info.id, info.epoch.load(Ordering::Relaxed)));

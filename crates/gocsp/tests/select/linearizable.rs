@@ -8,6 +8,8 @@
 //! `r2` or `r1`. A select that looks at one channel at a time can see `r2` still empty, then `r1`
 //! already drained, and fire `closed`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::thread;
@@ -102,13 +104,23 @@ fn biased_dynamic_select_never_fires_a_later_case_while_an_earlier_is_ready() {
     });
 }
 
-#[test]
-fn biased_async_select_never_fires_a_later_case_while_an_earlier_is_ready() {
+/// A boxed select future over the three receivers.
+type SelectFut<'a> = Pin<Box<dyn Future<Output = Fired> + 'a>>;
+
+/// [`race`] with an async select, each one run to completion on a current-thread runtime.
+fn race_async(
+    select: impl for<'a> Fn(&'a Receiver<()>, &'a Receiver<()>, &'a Receiver<()>) -> SelectFut<'a>,
+) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    race(|r2, r1, closed| {
-        rt.block_on(async {
+    race(|r2, r1, closed| rt.block_on(select(r2, r1, closed)));
+}
+
+#[test]
+fn biased_async_select_never_fires_a_later_case_while_an_earlier_is_ready() {
+    race_async(|r2, r1, closed| {
+        Box::pin(async move {
             select! {
                 biased;
                 recv(r2) -> _v => Fired::R2,
@@ -124,11 +136,8 @@ fn biased_async_select_never_fires_a_later_case_while_an_earlier_is_ready() {
 /// still be chosen as at one instant.
 #[test]
 fn biased_select_with_a_future_never_fires_a_later_case_while_an_earlier_is_ready() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    race(|r2, r1, closed| {
-        rt.block_on(async {
+    race_async(|r2, r1, closed| {
+        Box::pin(async move {
             select! {
                 biased;
                 recv(r2) -> _v => Fired::R2,
