@@ -5,10 +5,12 @@
 //! belongs to the bubble. gocsp's timers ([`after`](crate::time::after),
 //! [`tick`](crate::time::tick), [`sleep`](crate::time::sleep), [`Timer`](crate::time::Timer),
 //! [`Ticker`](crate::time::Ticker), [`now`](crate::time::now), and `Context` deadlines) run on
-//! it. The clock starts at a fixed instant and advances **only when every goroutine in the
-//! bubble is durably blocked**, and then jumps straight to the next timer: a test of a
-//! one-hour timeout takes microseconds, and a test never skips a deadline while something in
-//! it can still run.
+//! it. The clock starts at the instant the bubble is created (an `Instant` has no calendar
+//! date, so where Go's bubbles start at midnight on 2000-01-01, a bubble's readings are
+//! deterministic as durations from its start: `now() - start` is the same on every run) and
+//! advances **only when every goroutine in the bubble is durably blocked**, and then jumps
+//! straight to the next timer: a test of a one-hour timeout takes microseconds, and a test
+//! never skips a deadline while something in it can still run.
 //!
 //! # Durably blocked
 //!
