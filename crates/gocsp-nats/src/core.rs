@@ -7,8 +7,9 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use async_nats::client::PublishErrorKind;
+use async_nats::client::{PublishErrorKind, RequestErrorKind};
 use async_nats::{Client, HeaderMap, Subject, Subscriber};
+use bytes::Bytes;
 use futures_util::Stream;
 use gocsp_channel::{chan, Receiver, Sender};
 use gocsp_runtime::{GoHandle, Goroutine};
@@ -213,7 +214,8 @@ impl<C> Bridge<C> {
     ///
     /// # Errors
     ///
-    /// The subscription failed, or the server did not confirm it.
+    /// The subscription failed, or the server did not confirm it (a round trip: when the future
+    /// completes, the server routes every later message on `subject` to this receiver).
     ///
     /// # Cancel safety
     ///
@@ -280,9 +282,9 @@ impl<C> Bridge<C> {
         T: Send + 'static,
         C: Codec<T>,
     {
-        // A PING/PONG round trip: once it returns the server has processed the SUB, so every
-        // message published after this function returns reaches the subscription.
-        self.client.flush().await?;
+        // Once the server has answered, it has processed the SUB: every message published
+        // after this function returns reaches the subscription.
+        round_trip(&self.client).await?;
         let (tx, rx) = chan(self.capacity);
         let dead_letter = self.dead_letter.clone().map(|dl| (self.client.clone(), dl));
         Goroutine::builder()
@@ -419,6 +421,17 @@ where
     T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
 {
     Bridge::new(client).queue_receiver(subject, group).await
+}
+
+/// Returns once the server has processed every command `client` sent before the call.
+/// async-nats's `flush` only empties the socket's write buffer; a request to an inbox nobody
+/// listens on comes back from the server itself ("no responders"), after everything before it.
+async fn round_trip(client: &Client) -> Result<(), Error> {
+    match client.request(client.new_inbox(), Bytes::new()).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == RequestErrorKind::NoResponders => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn send_bridge<T, C: Codec<T>>(

@@ -151,13 +151,15 @@ async fn a_receiver_dropped_on_cancel_leaves_every_untaken_value_for_the_next() 
             }
         }
     });
+    // After the cancel both cases are ready and select! picks one at random, so the worker
+    // may take a few more before it sees the context done.
     let first = worker.await.unwrap();
-    assert_eq!(first.len(), 300);
+    assert!(first.len() >= 300, "{}", first.len());
 
     let started = Instant::now();
     let rx = jetstream::receiver::<u32>(&consumer).await.unwrap();
     let mut rest = Vec::new();
-    while rest.len() < (N as usize - 300) {
+    while rest.len() < N as usize - first.len() {
         let v = tokio::time::timeout(Duration::from_secs(20), rx.recv())
             .await
             .expect("the untaken values come back")
