@@ -2,9 +2,9 @@
 //! `benches/basic.rs` trick: every library behind the local `Flavor` trait).
 //!
 //! Groups: `cap{0,1,16,1024}/{1to1,4to1,4to4}` (time per message) and `pingpong/cap0` (time
-//! per round trip). A library that cannot make the channel (tokio and async-channel have no
-//! capacity 0; tokio's receiver cannot be shared) is absent from that group. The runtimes are
-//! built once, outside the measurement; each sample runs the checked workload of
+//! per round trip). A library that cannot make the channel (tokio, async-channel and crossfire
+//! have no capacity 0; tokio's receiver cannot be shared) is absent from that group. The
+//! runtimes are built once, outside the measurement; each sample runs the checked workload of
 //! `gocsp_benches::workloads` with as many messages as criterion asks for.
 //!
 //! ```text
@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
-use gocsp_benches::flavor::{AsyncChannel, Flavor, Flume, Kanal, TokioMpsc};
+use gocsp_benches::flavor::{AsyncChannel, Crossfire, Flavor, Flume, Kanal, TokioMpsc};
 use gocsp_benches::gocsp_side::Gocsp;
 use gocsp_benches::harness::Ctx;
 use gocsp_benches::workloads;
@@ -77,6 +77,7 @@ fn channels(c: &mut Criterion) {
             flow::<AsyncChannel>(&mut group, &ctx, cap, p, q);
             flow::<Flume>(&mut group, &ctx, cap, p, q);
             flow::<Kanal>(&mut group, &ctx, cap, p, q);
+            flow::<Crossfire>(&mut group, &ctx, cap, p, q);
             group.finish();
         }
     }

@@ -53,7 +53,9 @@ pub trait SyncFlavor: 'static {
     type Tx: Clone + Send + 'static;
     /// The receiving half.
     type Rx: Clone + Send + 'static;
-    /// A channel of capacity `cap`.
+    /// Can it make a capacity-0 (rendezvous) channel, Go's `make(chan T)`?
+    const RENDEZVOUS: bool = true;
+    /// A channel of capacity `cap` (only called with `cap == 0` when [`SyncFlavor::RENDEZVOUS`]).
     fn bounded(cap: usize) -> (Self::Tx, Self::Rx);
     /// Blocking send; panics if closed.
     fn send(tx: &Self::Tx, v: u64);
@@ -175,6 +177,63 @@ impl Rx for kanal::AsyncReceiver<u64> {
     fn clone_rx(&self) -> Self {
         self.clone()
     }
+}
+
+/// crossfire (3.x, `mpmc`): bounded capacity >= 1 (it makes a capacity-0 request a
+/// capacity-1 channel, so it is no rendezvous), MPMC, lock-free.
+pub struct Crossfire;
+
+impl Flavor for Crossfire {
+    const NAME: &'static str = "crossfire";
+    const RENDEZVOUS: bool = false;
+    const MPMC: bool = true;
+    type Tx = crossfire::MAsyncTx<crossfire::mpmc::Array<u64>>;
+    type Rx = crossfire::MAsyncRx<crossfire::mpmc::Array<u64>>;
+    fn bounded(cap: usize) -> (Self::Tx, Self::Rx) {
+        crossfire_setup();
+        crossfire::mpmc::bounded_async(cap)
+    }
+}
+
+impl Tx for crossfire::MAsyncTx<crossfire::mpmc::Array<u64>> {
+    async fn send(&self, v: u64) -> bool {
+        crossfire::AsyncTx::send(self, v).await.is_ok()
+    }
+}
+
+impl Rx for crossfire::MAsyncRx<crossfire::mpmc::Array<u64>> {
+    async fn recv(&mut self) -> Option<u64> {
+        crossfire::AsyncRx::recv(self).await.ok()
+    }
+    fn clone_rx(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// crossfire's blocking API on OS threads (capacity >= 1, as [`Crossfire`]).
+pub struct CrossfireThreads;
+
+impl SyncFlavor for CrossfireThreads {
+    const NAME: &'static str = "crossfire (threads)";
+    const RENDEZVOUS: bool = false;
+    type Tx = crossfire::MTx<crossfire::mpmc::Array<u64>>;
+    type Rx = crossfire::MRx<crossfire::mpmc::Array<u64>>;
+    fn bounded(cap: usize) -> (Self::Tx, Self::Rx) {
+        crossfire_setup();
+        crossfire::mpmc::bounded_blocking(cap)
+    }
+    fn send(tx: &Self::Tx, v: u64) {
+        crossfire::Tx::send(tx, v).expect("bench channel closed");
+    }
+    fn recv(rx: &Self::Rx) -> Option<u64> {
+        crossfire::Rx::recv(rx).ok()
+    }
+}
+
+/// What crossfire's docs ask of a program before its channels are used: detect the platform
+/// (one core: yield rather than spin) and tune its back-off to it. Runs once per process.
+fn crossfire_setup() {
+    crossfire::detect_backoff_cfg();
 }
 
 /// crossbeam-channel on OS threads.

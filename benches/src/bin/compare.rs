@@ -22,7 +22,10 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use gocsp_benches::flavor::{AsyncChannel, Crossbeam, Flavor, Flume, Kanal, SyncFlavor, TokioMpsc};
+use gocsp_benches::flavor::{
+    AsyncChannel, Crossbeam, Crossfire, CrossfireThreads, Flavor, Flume, Kanal, SyncFlavor,
+    TokioMpsc,
+};
 use gocsp_benches::gocsp_side::{self, Gocsp, GocspThreads};
 use gocsp_benches::harness::{Ctx, Entry, Reg};
 use gocsp_benches::workloads;
@@ -124,10 +127,12 @@ fn async_flavor<F: Flavor>(r: &mut Reg<'_>) {
     });
 }
 
-/// The OS-thread workloads of a blocking flavor.
+/// The OS-thread workloads of a blocking flavor, as far as its capabilities allow.
 fn thread_flavor<S: SyncFlavor>(r: &mut Reg<'_>, imp: &'static str) {
-    r.add("pingpong_chan0", imp, |_, n| threads::ping_pong::<S>(n, 0));
-    r.add("spsc_chan0", imp, |_, n| threads::mpmc::<S>(n, 0, 1, 1));
+    if S::RENDEZVOUS {
+        r.add("pingpong_chan0", imp, |_, n| threads::ping_pong::<S>(n, 0));
+        r.add("spsc_chan0", imp, |_, n| threads::mpmc::<S>(n, 0, 1, 1));
+    }
     r.add("spsc_chan1", imp, |_, n| threads::mpmc::<S>(n, 1, 1, 1));
     r.add("spsc_chan128", imp, |_, n| threads::mpmc::<S>(n, 128, 1, 1));
     r.add("mpsc4_chan128", imp, |_, n| {
@@ -182,6 +187,7 @@ fn entries() -> Vec<Entry> {
     async_flavor::<AsyncChannel>(r);
     async_flavor::<Flume>(r);
     async_flavor::<Kanal>(r);
+    async_flavor::<Crossfire>(r);
     r.add("fanin_select4", "tokio", |c, n| {
         c.block(async_select::fan_in_select(n))
     });
@@ -212,6 +218,7 @@ fn entries() -> Vec<Entry> {
     });
     const CB: &str = "crossbeam (threads)";
     thread_flavor::<Crossbeam>(r, CB);
+    thread_flavor::<CrossfireThreads>(r, CrossfireThreads::NAME);
     r.add("fanin_select4", CB, |_, n| threads::fan_in_select(n));
     r.add("select_uncontended", CB, |c, n| {
         threads::select_uncontended(n, c.workers)
