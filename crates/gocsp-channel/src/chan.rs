@@ -4,6 +4,11 @@
 //! whether a lazy sender is granted a buffer *slot* or a *receiver*. Everything else — FIFO
 //! queues of waiters, close, the cancellation rules — is shared, so it is written once.
 //!
+//! `State`'s fields are private to this file: the operations (`ops.rs`), the handles and the
+//! select engine change a channel only through `State`'s methods, so the invariants below are
+//! kept here, and each wait queue is a [`WaitQueue`] (`queue.rs`), which alone orders its
+//! entries.
+//!
 //! Invariants (checked by the tests and loom models):
 //! - A `Task` entry in `recvq`/`sendq`/`claimed` belongs to a live future or blocked thread.
 //! - A receiver waits in `recvq` only while `buf` is empty; a value in `buf` never coexists
@@ -17,6 +22,7 @@ use std::collections::VecDeque;
 
 use crate::lock::{Hinted, Lock};
 use crate::loom::{AtomicBool, AtomicUsize, Ordering};
+use crate::queue::WaitQueue;
 use crate::waiters::{Outcome, RecvWaiter, SendWaiter, Signal, Who, WAITING};
 
 /// Channel capacity, the only difference between Go's channel flavours.
@@ -59,16 +65,16 @@ pub(crate) struct State<T> {
     /// The synctest bubble of the channel (a copy of `Chan::bubble`, for the slow paths, which
     /// hold only the guard).
     bubble: u32,
-    pub(crate) buf: VecDeque<T>,
+    buf: VecDeque<T>,
     /// Buffer slots promised to permits that have not sent yet.
-    pub(crate) reserved: usize,
-    pub(crate) recvq: VecDeque<RecvWaiter>,
-    pub(crate) sendq: VecDeque<SendWaiter<T>>,
+    reserved: usize,
+    recvq: WaitQueue<RecvWaiter>,
+    sendq: WaitQueue<SendWaiter<T>>,
     /// Receivers of an unbuffered channel promised to a permit, waiting for its value.
-    pub(crate) claimed: Vec<RecvWaiter>,
+    claimed: WaitQueue<RecvWaiter>,
     /// Completed waits not yet collected by their futures, by entry id.
-    pub(crate) outcomes: Vec<(u64, Outcome<T>)>,
-    pub(crate) closed: bool,
+    outcomes: Vec<(u64, Outcome<T>)>,
+    closed: bool,
     /// Every receiver is gone (set under the lock by `disconnect_receivers`): values that still
     /// arrive through permits are handed back to be dropped.
     disconnected: bool,
@@ -108,7 +114,7 @@ impl Wakes {
             self.more.push(who);
         }
     }
-    pub(crate) fn push_poke(&mut self, sig: crate::loom::Arc<Signal>) {
+    fn push_poke(&mut self, sig: crate::loom::Arc<Signal>) {
         // A poke is a wake that also asks the select to look again.
         sig.set_poked();
         self.push(Who::Select { sig, case: 0 });
@@ -157,9 +163,9 @@ impl<T> Chan<T> {
                 bubble,
                 buf,
                 reserved: 0,
-                recvq: VecDeque::new(),
-                sendq: VecDeque::new(),
-                claimed: Vec::new(),
+                recvq: WaitQueue::new(),
+                sendq: WaitQueue::new(),
+                claimed: WaitQueue::new(),
                 outcomes: Vec::new(),
                 closed: false,
                 disconnected: false,
@@ -282,17 +288,17 @@ impl<T> State<T> {
         self.hint_armed = true;
     }
 
-    pub(crate) fn cap(&self) -> Cap {
-        self.cap
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
     }
 
-    pub(crate) fn new_id(&mut self) -> u64 {
+    fn new_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         id
     }
 
-    pub(crate) fn has_room(&self) -> bool {
+    fn has_room(&self) -> bool {
         match self.cap {
             Cap::Zero => false,
             Cap::Bounded(n) => self.buf.len() + self.reserved < n,
@@ -302,7 +308,7 @@ impl<T> State<T> {
 
     /// Hands `v` to the first live waiting receiver, or gives it back.
     #[inline]
-    pub(crate) fn hand_to_receiver(&mut self, v: T, wakes: &mut Wakes) -> Result<(), T> {
+    fn hand_to_receiver(&mut self, v: T, wakes: &mut Wakes) -> Result<(), T> {
         if self.recvq.is_empty() {
             return Err(v);
         }
@@ -310,15 +316,14 @@ impl<T> State<T> {
     }
 
     fn hand_to_first_receiver(&mut self, v: T, wakes: &mut Wakes) -> Result<(), T> {
-        while let Some(r) = self.recvq.pop_front() {
-            if r.who.try_claim() {
+        match self.recvq.claim_first() {
+            Some(r) => {
                 self.outcomes.push((r.id, Outcome::Value(v)));
                 wakes.push(r.who);
-                return Ok(());
+                Ok(())
             }
-            // A select that another case already won: its entry is stale.
+            None => Err(v),
         }
-        Err(v)
     }
 
     /// A send that does not wait: to a waiting receiver, else into the buffer if there is room.
@@ -337,7 +342,7 @@ impl<T> State<T> {
 
     /// A slot of the buffer became free: waiting senders fill it, in FIFO order.
     #[inline]
-    pub(crate) fn refill(&mut self, wakes: &mut Wakes) {
+    fn refill(&mut self, wakes: &mut Wakes) {
         if !self.sendq.is_empty() {
             self.refill_from_senders(wakes);
         }
@@ -345,12 +350,9 @@ impl<T> State<T> {
 
     fn refill_from_senders(&mut self, wakes: &mut Wakes) {
         while self.has_room() {
-            let Some(s) = self.sendq.pop_front() else {
+            let Some(s) = self.sendq.claim_first() else {
                 break;
             };
-            if !s.who.try_claim() {
-                continue;
-            }
             match s.value {
                 Some(v) => {
                     if let Err(v) = self.hand_to_receiver(v, wakes) {
@@ -382,15 +384,9 @@ impl<T> State<T> {
 
     fn take_from_sender(&mut self, wakes: &mut Wakes) -> Option<T> {
         // Eager senders wait with their value only when the buffer has no room: always on an
-        // unbuffered channel, and on a buffered one whose free slots are all reserved.
-        // Usually the head: skip the search (a `VecDeque` iterator spans two slices).
-        let pos = if self.sendq.front().is_some_and(|s| s.value.is_some()) {
-            0
-        } else {
-            self.sendq.iter().position(|s| s.value.is_some())?
-        };
-        let s = remove_at(&mut self.sendq, pos)?;
-        // Eager entries are always `Task`s (select send cases are lazy), so they are live.
+        // unbuffered channel, and on a buffered one whose free slots are all reserved. Eager
+        // entries are always `Task`s (select send cases are lazy), so they are live.
+        let s = self.sendq.remove_first_where(|s| s.value.is_some())?;
         self.outcomes.push((s.id, Outcome::Sent));
         wakes.push(s.who);
         s.value
@@ -399,32 +395,103 @@ impl<T> State<T> {
     /// Unbuffered only: a receiver with id `rid` is about to wait. If a lazy sender (a
     /// `reserve` or a select send case) waits, grant it this receiver and return `true`; the
     /// caller then puts its entry in `claimed` instead of `recvq`.
-    pub(crate) fn grant_to_lazy_sender(&mut self, rid: u64, wakes: &mut Wakes) -> bool {
-        while let Some(pos) = self.sendq.iter().position(|s| s.value.is_none()) {
-            let Some(s) = remove_at(&mut self.sendq, pos) else {
-                break;
-            };
-            if s.who.try_claim() {
+    fn grant_to_lazy_sender(&mut self, rid: u64, wakes: &mut Wakes) -> bool {
+        match self.sendq.claim_first_where(|s| s.value.is_none()) {
+            Some(s) => {
                 self.outcomes.push((s.id, Outcome::Claim(rid)));
                 wakes.push(s.who);
-                return true;
+                true
             }
+            None => false,
         }
-        false
+    }
+
+    /// A receive that waits: registers `who` as a receiver and returns its entry's id. On an
+    /// unbuffered channel a waiting lazy sender is granted it at once (the entry goes to
+    /// `claimed`); otherwise it queues in `recvq`.
+    pub(crate) fn wait_recv(&mut self, who: Who, wakes: &mut Wakes) -> u64 {
+        let id = self.new_id();
+        let entry = RecvWaiter { id, who };
+        if self.cap == Cap::Zero && self.grant_to_lazy_sender(id, wakes) {
+            self.claimed.push_back(entry);
+        } else {
+            self.recvq.push_back(entry);
+        }
+        id
+    }
+
+    /// A select's receive case that waits: queues `who` in `recvq` (never granted here: a
+    /// select registers while it holds the lock of every case, after it found none ready).
+    pub(crate) fn queue_recv(&mut self, who: Who) -> u64 {
+        let id = self.new_id();
+        self.recvq.push_back(RecvWaiter { id, who });
+        id
+    }
+
+    /// Unbuffered only: a select's receive case commits to a waiting lazy sender, which is
+    /// granted the new entry (in `claimed`, with the `who` made by `who`). `None` if no lazy
+    /// sender waits, or the channel is buffered.
+    pub(crate) fn commit_recv(
+        &mut self,
+        who: impl FnOnce() -> Who,
+        wakes: &mut Wakes,
+    ) -> Option<u64> {
+        if self.cap != Cap::Zero {
+            return None;
+        }
+        let id = self.new_id();
+        if !self.grant_to_lazy_sender(id, wakes) {
+            return None;
+        }
+        self.claimed.push_back(RecvWaiter { id, who: who() });
+        Some(id)
+    }
+
+    /// A send that waits: queues `who` in `sendq` with its value (`None`: a lazy sender) and
+    /// returns its entry's id.
+    pub(crate) fn queue_send(&mut self, value: Option<T>, who: Who) -> u64 {
+        let id = self.new_id();
+        self.sendq.push_back(SendWaiter { id, value, who });
+        id
+    }
+
+    /// Whether receive entry `id` is claimed by a permit and waits for its value.
+    pub(crate) fn is_claimed(&self, id: u64) -> bool {
+        self.claimed.contains(id)
+    }
+
+    /// The fast path of a first receive: a buffered value, when no sender waits to take the
+    /// slot it frees (then the slow path refills it).
+    #[inline]
+    pub(crate) fn take_buffered(&mut self) -> Option<T> {
+        if self.sendq.is_empty() {
+            self.buf.pop_front()
+        } else {
+            None
+        }
+    }
+
+    /// The fast path of a first send may put its value in the buffer: the channel is open, no
+    /// receiver waits (it must be handed the value) and there is room.
+    #[inline]
+    pub(crate) fn can_buffer(&self) -> bool {
+        !self.closed && self.recvq.is_empty() && self.has_room()
+    }
+
+    /// Buffers `v`; the caller saw [`State::can_buffer`] under this same lock.
+    #[inline]
+    pub(crate) fn push_buffered(&mut self, v: T) {
+        self.buf.push_back(v);
     }
 
     /// A lazy send that does not wait: a buffer slot, or (unbuffered) a waiting receiver.
     pub(crate) fn try_reserve(&mut self) -> Option<Grant> {
         match self.cap {
             Cap::Zero => {
-                while let Some(r) = self.recvq.pop_front() {
-                    if r.who.try_claim() {
-                        let id = r.id;
-                        self.claimed.push(r);
-                        return Some(Grant::Claim(id));
-                    }
-                }
-                None
+                let r = self.recvq.claim_first()?;
+                let id = r.id;
+                self.claimed.push_back(r);
+                Some(Grant::Claim(id))
             }
             _ if self.has_room() => {
                 self.reserved += 1;
@@ -462,9 +529,8 @@ impl<T> State<T> {
                     Err(v) => self.buf.push_back(v),
                 }
             }
-            Grant::Claim(rid) => match self.claimed.iter().position(|r| r.id == rid) {
-                Some(pos) => {
-                    let r = self.claimed.swap_remove(pos);
+            Grant::Claim(rid) => match self.claimed.remove(rid) {
+                Some(r) => {
                     self.outcomes.push((r.id, Outcome::Value(v)));
                     wakes.push(r.who);
                 }
@@ -483,10 +549,9 @@ impl<T> State<T> {
                 self.wake_if_drained(wakes);
             }
             Grant::Claim(rid) => {
-                let Some(pos) = self.claimed.iter().position(|r| r.id == rid) else {
+                let Some(r) = self.claimed.remove(rid) else {
                     return; // the receiver left already
                 };
-                let r = self.claimed.swap_remove(pos);
                 match r.who {
                     // Closed meanwhile: wake it with no outcome; it finds the channel closed
                     // (after draining what is buffered). Never queue a waiter on a closed channel.
@@ -499,7 +564,7 @@ impl<T> State<T> {
                             self.outcomes.push((id, Outcome::Value(v)));
                             wakes.push(r.who);
                         } else if self.grant_to_lazy_sender(id, wakes) {
-                            self.claimed.push(r);
+                            self.claimed.push_back(r);
                         } else {
                             self.recvq.push_front(r);
                         }
@@ -517,7 +582,7 @@ impl<T> State<T> {
 
     /// A value that reached a receiver which then went away: to the next receiver, else to the
     /// front of the buffer (it was sent before anything buffered now).
-    pub(crate) fn rescue(&mut self, v: T, wakes: &mut Wakes) {
+    fn rescue(&mut self, v: T, wakes: &mut Wakes) {
         if let Err(v) = self.hand_to_receiver(v, wakes) {
             self.buf.push_front(v);
         }
@@ -533,7 +598,7 @@ impl<T> State<T> {
     /// Wakes every waiting receiver with no outcome: its future looks again and finds the
     /// channel drained. Selects are poked to run their pass again.
     fn wake_receivers(&mut self, wakes: &mut Wakes) {
-        for r in std::mem::take(&mut self.recvq) {
+        for r in self.recvq.take_all() {
             match r.who {
                 Who::Task(_) => wakes.push(r.who),
                 Who::Select { sig, .. } => {
@@ -562,7 +627,7 @@ impl<T> State<T> {
         if self.reserved == 0 {
             self.wake_receivers(wakes);
         }
-        for s in std::mem::take(&mut self.sendq) {
+        for s in self.sendq.take_all() {
             match (s.value, s.who) {
                 (Some(v), who) => {
                     self.outcomes.push((s.id, Outcome::Rejected(v)));
@@ -585,7 +650,6 @@ impl<T> State<T> {
             || self.drained()
             || self
                 .sendq
-                .iter()
                 .any(|s| s.value.is_some() || (self.cap == Cap::Zero && s.who.is_live()))
     }
 
@@ -593,7 +657,7 @@ impl<T> State<T> {
     pub(crate) fn send_ready(&self) -> bool {
         self.closed
             || match self.cap {
-                Cap::Zero => self.recvq.iter().any(|r| r.who.is_live()),
+                Cap::Zero => self.recvq.any(|r| r.who.is_live()),
                 _ => self.has_room(),
             }
     }
@@ -624,6 +688,7 @@ impl<T> State<T> {
         }
     }
 
+    /// The outcome written for entry `id`, if its wait completed.
     pub(crate) fn take_outcome(&mut self, id: u64) -> Option<Outcome<T>> {
         let pos = self.outcomes.iter().position(|(i, _)| *i == id)?;
         Some(self.outcomes.swap_remove(pos).1)
@@ -631,55 +696,28 @@ impl<T> State<T> {
 
     /// The waiting receiver entry with this id (queued or claimed).
     pub(crate) fn recv_entry(&mut self, id: u64) -> Option<&mut RecvWaiter> {
-        if let Some(pos) = find(&self.recvq, id, |r| r.id) {
-            return self.recvq.get_mut(pos);
+        if let Some(r) = self.recvq.get_mut(id) {
+            return Some(r);
         }
-        self.claimed.iter_mut().find(|r| r.id == id)
+        self.claimed.get_mut(id)
     }
 
+    /// Removes receiver entry `id` (queued or claimed) without looking at its outcome.
     pub(crate) fn remove_recv(&mut self, id: u64) -> Option<RecvWaiter> {
-        if let Some(pos) = find(&self.recvq, id, |r| r.id) {
-            return remove_at(&mut self.recvq, pos);
+        match self.recvq.remove(id) {
+            Some(r) => Some(r),
+            None => self.claimed.remove(id),
         }
-        let pos = self.claimed.iter().position(|r| r.id == id)?;
-        Some(self.claimed.swap_remove(pos))
     }
 
+    /// The waiting sender entry with this id.
     pub(crate) fn send_entry(&mut self, id: u64) -> Option<&mut SendWaiter<T>> {
-        let pos = find(&self.sendq, id, |s| s.id)?;
-        self.sendq.get_mut(pos)
+        self.sendq.get_mut(id)
     }
 
+    /// Removes sender entry `id` without looking at its outcome.
     pub(crate) fn remove_send(&mut self, id: u64) -> Option<SendWaiter<T>> {
-        let pos = find(&self.sendq, id, |s| s.id)?;
-        remove_at(&mut self.sendq, pos)
-    }
-}
-
-/// Where the entry with `id` sits in a waiter queue. Entries join at the back with fresh,
-/// increasing ids, so a queue is nearly always sorted by id, and a binary search finds an
-/// entry among the thousand selects that may wait on one popular channel (Go's
-/// `BenchmarkChanPopular`), where a scan would make every select's unregistering linear in the
-/// queue's length, under the channel's lock. The order can break: a receiver given back to the
-/// head of `recvq` (`State::release`) may have been claimed straight from its poll, with a
-/// newer id than stale select entries still queued. So a miss falls back to the scan (a hit is
-/// exact, as ids are unique), and the answer is right either way; a miss costs the search on
-/// top of the scan.
-#[inline]
-fn find<E>(q: &VecDeque<E>, id: u64, key: impl Fn(&E) -> u64) -> Option<usize> {
-    match q.binary_search_by_key(&id, &key) {
-        Ok(pos) => Some(pos),
-        Err(_) => q.iter().position(|e| key(e) == id),
-    }
-}
-
-/// `VecDeque::remove`, with the common case (the head) as a plain `pop_front`.
-#[inline]
-fn remove_at<E>(q: &mut VecDeque<E>, pos: usize) -> Option<E> {
-    if pos == 0 {
-        q.pop_front()
-    } else {
-        q.remove(pos)
+        self.sendq.remove(id)
     }
 }
 
@@ -688,20 +726,6 @@ mod tests {
     use super::{RECV_MAYBE, SEND_MAYBE};
     use crate::select::{select_blocking, RecvCase, SELECT_DEFAULT};
     use crate::{chan, TryRecvError};
-
-    #[test]
-    fn find_locates_entries_in_order_and_out_of_order() {
-        let mut q: std::collections::VecDeque<u64> = (1..=1000).map(|i| i * 2).collect();
-        for id in [2, 1000, 2000] {
-            assert_eq!(super::find(&q, id, |e| *e), Some(id as usize / 2 - 1));
-        }
-        assert_eq!(super::find(&q, 3, |e| *e), None);
-        assert_eq!(super::find(&q, 4000, |e| *e), None);
-        // An entry out of order (a binary search misses it) is still found by the scan.
-        q.push_front(5000);
-        assert_eq!(super::find(&q, 5000, |e| *e), Some(0));
-        assert_eq!(super::find(&q, 1000, |e| *e), Some(500));
-    }
 
     #[test]
     fn the_hint_is_kept_once_a_non_blocking_operation_asks_for_it() {

@@ -73,8 +73,8 @@
 //! # Internals
 //!
 //! One lock per channel, as Go's `hchan`, over a single state machine for every capacity
-//! (`chan.rs`); waiting operations are entries in the channel's queues, found again by id, so a
-//! wait allocates nothing (`waiters.rs`, `ops.rs`); the select engine locks all its channels
+//! (`chan.rs`); waiting operations are entries in the channel's queues (`queue.rs`), found again
+//! by id, so a wait allocates nothing (`waiters.rs`, `ops.rs`); the select engine locks all its channels
 //! in address order (`select.rs`).
 //!
 //! `unsafe` lives in two files only: `lock.rs`, the channel lock, whose raw API lets one holder
@@ -93,6 +93,7 @@ pub mod hook;
 mod lock;
 mod loom;
 mod ops;
+mod queue;
 mod receiver;
 #[allow(
     private_interfaces,

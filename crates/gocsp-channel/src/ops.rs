@@ -11,9 +11,9 @@
 
 use std::task::{Poll, Waker};
 
-use crate::chan::{Cap, Chan, Grant, State, Wakes};
+use crate::chan::{Chan, Grant, State, Wakes};
 use crate::lock::Guard;
-use crate::waiters::{Outcome, RecvWaiter, SendWaiter, Who};
+use crate::waiters::{Outcome, Who};
 
 /// A receive in progress. `id` is set while an entry is registered.
 pub(crate) struct RecvOp {
@@ -35,8 +35,8 @@ impl RecvOp {
     #[inline]
     pub(crate) fn poll<T>(&mut self, chan: &Chan<T>, waker: &Waker) -> Poll<Option<T>> {
         let mut st = chan.state.lock();
-        if self.id.is_none() && st.sendq.is_empty() {
-            if let Some(v) = st.buf.pop_front() {
+        if self.id.is_none() {
+            if let Some(v) = st.take_buffered() {
                 return Poll::Ready(Some(v));
             }
         }
@@ -70,17 +70,7 @@ impl RecvOp {
                 if st.drained() {
                     break 'op Poll::Ready(None);
                 }
-                let id = st.new_id();
-                let entry = RecvWaiter {
-                    id,
-                    who: Who::Task(Some(waker.clone())),
-                };
-                if st.cap() == Cap::Zero && st.grant_to_lazy_sender(id, &mut wakes) {
-                    st.claimed.push(entry);
-                } else {
-                    st.recvq.push_back(entry);
-                }
-                self.id = Some(id);
+                self.id = Some(st.wait_recv(Who::Task(Some(waker.clone())), &mut wakes));
                 Poll::Pending
             }
         };
@@ -132,9 +122,9 @@ impl<T> SendOp<T> {
     #[inline]
     pub(crate) fn poll(&mut self, chan: &Chan<T>, waker: &Waker) -> Poll<Result<(), T>> {
         let mut st = chan.state.lock();
-        if self.id.is_none() && !st.closed && st.recvq.is_empty() && st.has_room() {
+        if self.id.is_none() && st.can_buffer() {
             let v = self.value.take().expect("SendOp polled after completion");
-            st.buf.push_back(v);
+            st.push_buffered(v);
             return Poll::Ready(Ok(()));
         }
         self.poll_locked(st, waker)
@@ -166,19 +156,14 @@ impl<T> SendOp<T> {
                 }
             } else {
                 let v = self.value.take().expect("SendOp polled after completion");
-                if st.closed {
+                if st.is_closed() {
                     Poll::Ready(Err(v))
                 } else {
                     match st.try_give(v, &mut wakes) {
                         Ok(()) => Poll::Ready(Ok(())),
                         Err(v) => {
-                            let id = st.new_id();
-                            st.sendq.push_back(SendWaiter {
-                                id,
-                                value: Some(v),
-                                who: Who::Task(Some(waker.clone())),
-                            });
-                            self.id = Some(id);
+                            let who = Who::Task(Some(waker.clone()));
+                            self.id = Some(st.queue_send(Some(v), who));
                             Poll::Pending
                         }
                     }
@@ -192,8 +177,16 @@ impl<T> SendOp<T> {
 
     /// Undoes a pending send. The value, if it was still waiting, is returned to be dropped by
     /// the caller outside the lock.
+    ///
+    /// Nothing to do if none is registered: a single test, inlined.
+    #[inline]
     pub(crate) fn cancel(&mut self, chan: &Chan<T>) -> Option<T> {
         let id = self.id.take()?;
+        Self::undo(id, chan)
+    }
+
+    #[inline(never)]
+    fn undo(id: u64, chan: &Chan<T>) -> Option<T> {
         let mut st = chan.state.lock();
         match st.take_outcome(id) {
             Some(Outcome::Rejected(v)) => Some(v),
@@ -237,19 +230,13 @@ impl ReserveOp {
             // Removed without an outcome: the channel closed. Look again.
             self.id = None;
         }
-        if st.closed {
+        if st.is_closed() {
             return Poll::Ready(Err(()));
         }
         if let Some(g) = st.try_reserve() {
             return Poll::Ready(Ok(g));
         }
-        let id = st.new_id();
-        st.sendq.push_back(SendWaiter {
-            id,
-            value: None,
-            who: Who::Task(Some(waker.clone())),
-        });
-        self.id = Some(id);
+        self.id = Some(st.queue_send(None, Who::Task(Some(waker.clone()))));
         Poll::Pending
     }
 

@@ -41,12 +41,12 @@ use std::task::{Context, Poll};
 use smallvec::SmallVec;
 
 use crate::blocking;
-use crate::chan::{Cap, Wakes, RECV_MAYBE, SEND_MAYBE};
+use crate::chan::{Wakes, RECV_MAYBE, SEND_MAYBE};
 use crate::coop;
 use crate::error::SendError;
 use crate::hook::{self, Op};
 use crate::loom::Arc;
-use crate::waiters::{Outcome, RecvWaiter, SendWaiter, Signal, Who, POLLING, WAITING};
+use crate::waiters::{Outcome, Signal, Who, POLLING, WAITING};
 use crate::{Permit, Receiver, Sender};
 
 /// The index [`select`] returns when the `default` case fires.
@@ -214,24 +214,20 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
             self.out = Some(None);
             return Fire::Done;
         }
-        if rx.chan.cap == Cap::Zero {
-            let id = st.new_id();
-            if st.grant_to_lazy_sender(id, wakes) {
-                let sig = sig.get();
-                st.claimed.push(RecvWaiter {
-                    id,
-                    who: Who::Select {
-                        sig: sig.clone(),
-                        case,
-                    },
-                });
+        // The signal is fetched (perhaps made) only if a lazy sender is granted this case.
+        let who = || Who::Select {
+            sig: sig.get().clone(),
+            case,
+        };
+        match st.commit_recv(who, wakes) {
+            Some(id) => {
                 self.reg = Some(id);
                 // The owner holds every lock of its select: nobody else can touch the signal.
-                sig.store(case + 1);
-                return Fire::Committed;
+                sig.get().store(case + 1);
+                Fire::Committed
             }
+            None => Fire::NotReady,
         }
-        Fire::NotReady
     }
     unsafe fn register(&mut self, sig: &Arc<Signal>, case: usize) {
         let Some(rx) = self.rx else { return };
@@ -242,15 +238,10 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
                 return;
             }
         }
-        let id = st.new_id();
-        st.recvq.push_back(RecvWaiter {
-            id,
-            who: Who::Select {
-                sig: sig.clone(),
-                case,
-            },
-        });
-        self.reg = Some(id);
+        self.reg = Some(st.queue_recv(Who::Select {
+            sig: sig.clone(),
+            case,
+        }));
     }
     unsafe fn unregister(&mut self) {
         let (Some(rx), Some(id)) = (self.rx, self.reg.take()) else {
@@ -275,9 +266,7 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
                 Poll::Ready(true)
             }
             Some(_) => unreachable!("a receiver only gets values"),
-            None if sig.load() == case + 1 && st.claimed.iter().any(|r| r.id == id) => {
-                Poll::Pending
-            }
+            None if sig.load() == case + 1 && st.is_claimed(id) => Poll::Pending,
             None => Poll::Ready(false),
         }
     }
@@ -401,7 +390,7 @@ impl<T> imp::CaseImpl for SendCase<'_, T> {
         if let Some(id) = self.reg.take() {
             st.remove_send(id);
         }
-        if st.closed {
+        if st.is_closed() {
             self.out = Some(Err(SendError(())));
             return Fire::Done;
         }
@@ -422,16 +411,13 @@ impl<T> imp::CaseImpl for SendCase<'_, T> {
                 return;
             }
         }
-        let id = st.new_id();
-        st.sendq.push_back(SendWaiter {
-            id,
-            value: None,
-            who: Who::Select {
+        self.reg = Some(st.queue_send(
+            None,
+            Who::Select {
                 sig: sig.clone(),
                 case,
             },
-        });
-        self.reg = Some(id);
+        ));
     }
     unsafe fn unregister(&mut self) {
         let (Some(tx), Some(id)) = (self.tx, self.reg.take()) else {

@@ -96,7 +96,7 @@ impl<T> Sender<T> {
             let mut st = self.chan.state.lock();
             st.check_bubble();
             st.arm_hint();
-            if st.closed {
+            if st.is_closed() {
                 Err(TrySendError::Closed(value))
             } else {
                 st.try_give(value, &mut wakes).map_err(TrySendError::Full)
@@ -193,7 +193,7 @@ impl<T> Sender<T> {
     pub fn try_reserve(&self) -> Result<Permit<T>, TrySendError<()>> {
         let mut st = self.chan.state.lock();
         st.check_bubble();
-        if st.closed {
+        if st.is_closed() {
             return Err(TrySendError::Closed(()));
         }
         match st.try_reserve() {
