@@ -23,7 +23,7 @@ use std::collections::VecDeque;
 use crate::lock::{Hinted, Lock};
 use crate::loom::{AtomicBool, AtomicUsize, Ordering};
 use crate::queue::WaitQueue;
-use crate::waiters::{Outcome, RecvWaiter, SendWaiter, Signal, Who, WAITING};
+use crate::waiters::{Outcome, RecvWaiter, SendWaiter, Signal, SignalState, Who};
 
 /// Channel capacity, the only difference between Go's channel flavours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -571,8 +571,8 @@ impl<T> State<T> {
                     }
                     Who::Select { sig, .. } => {
                         // Un-select it under this lock (the only place a won select goes back
-                        // to WAITING) and let it run its pass again.
-                        sig.store(WAITING);
+                        // to `Waiting`) and let it run its pass again.
+                        sig.store(SignalState::Waiting);
                         wakes.push_poke(sig);
                     }
                 }
@@ -602,7 +602,7 @@ impl<T> State<T> {
             match r.who {
                 Who::Task(_) => wakes.push(r.who),
                 Who::Select { sig, .. } => {
-                    if sig.load() == WAITING {
+                    if sig.state() == SignalState::Waiting {
                         wakes.push_poke(sig);
                     }
                 }
@@ -634,7 +634,7 @@ impl<T> State<T> {
                     wakes.push(who);
                 }
                 (None, Who::Select { sig, .. }) => {
-                    if sig.load() == WAITING {
+                    if sig.state() == SignalState::Waiting {
                         wakes.push_poke(sig);
                     }
                 }

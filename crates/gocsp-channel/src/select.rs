@@ -19,9 +19,10 @@
 //!    and sends through the permit only after the select returned. If none is ready the select
 //!    takes `default`, or registers an entry in every channel and waits.
 //!
-//! While registered, the select's shared [`Signal`] is `WAITING`; a channel that completes a
+//! While registered, the select's shared [`Signal`] is `Waiting`; a channel that completes a
 //! case first wins the signal by compare-and-swap (Go's `selectDone`), so exactly one case
-//! fires. While the owner runs a pass the signal is `POLLING` and nobody can win it.
+//! fires (`Won(case)`). While the owner runs a pass the signal is `Polling` and nobody can win
+//! it.
 //!
 //! Receiving on an unbuffered channel whose only sender is another select's lazy send case is
 //! the one two-phase meeting: the receiver *commits* to that case and grants the sender a
@@ -46,7 +47,7 @@ use crate::coop;
 use crate::error::SendError;
 use crate::hook::{self, Op};
 use crate::loom::Arc;
-use crate::waiters::{Outcome, Signal, Who, POLLING, WAITING};
+use crate::waiters::{Outcome, Signal, SignalState, Who};
 use crate::{Permit, Receiver, Sender};
 
 /// The index [`select`] returns when the `default` case fires.
@@ -223,7 +224,7 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
             Some(id) => {
                 self.reg = Some(id);
                 // The owner holds every lock of its select: nobody else can touch the signal.
-                sig.get().store(case + 1);
+                sig.get().store(SignalState::Won(case));
                 Fire::Committed
             }
             None => Fire::NotReady,
@@ -266,7 +267,7 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
                 Poll::Ready(true)
             }
             Some(_) => unreachable!("a receiver only gets values"),
-            None if sig.load() == case + 1 && st.is_claimed(id) => Poll::Pending,
+            None if sig.state() == SignalState::Won(case) && st.is_claimed(id) => Poll::Pending,
             None => Poll::Ready(false),
         }
     }
@@ -275,12 +276,12 @@ impl<T> imp::CaseImpl for RecvCase<'_, T> {
             return true;
         };
         let mut st = rx.chan.state.lock();
-        if sig.load() != case + 1 {
+        if sig.state() != SignalState::Won(case) {
             return false;
         }
         st.undo_recv(id, wakes);
         self.reg = None;
-        sig.store(crate::waiters::CANCELLED);
+        sig.store(SignalState::Cancelled);
         true
     }
     fn cancel(&mut self, wakes: &mut Wakes) {
@@ -451,12 +452,12 @@ impl<T> imp::CaseImpl for SendCase<'_, T> {
             return true;
         };
         let mut st = tx.chan.state.lock();
-        if sig.load() != case + 1 {
+        if sig.state() != SignalState::Won(case) {
             return false;
         }
         st.undo_lazy_send(id, wakes);
         self.reg = None;
-        sig.store(crate::waiters::CANCELLED);
+        sig.store(SignalState::Cancelled);
         true
     }
     fn cancel(&mut self, wakes: &mut Wakes) {
@@ -1063,7 +1064,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                     unsafe { self.cases[j].register(&sig, j) };
                 }
                 // Still under every lock: from here on channels may select us.
-                sig.store(WAITING);
+                sig.store(SignalState::Waiting);
                 PassResult::Registered
             }
         };
@@ -1083,7 +1084,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
 
     /// Tries case `i` on its own: polls a future case; fires a channel case if it is ready,
     /// under its channel's lock alone. A registered select never meets its own queue entries
-    /// here: while it polls, its signal is not `WAITING`, so they are not live.
+    /// here: while it polls, its signal is not `Waiting`, so they are not live.
     fn try_alone(&mut self, i: usize, cx: &mut Context<'_>) -> Option<PassResult> {
         match self.cases[i].kind() {
             Kind::Fut => return self.cases[i].poll_fut(cx).then_some(PassResult::Fired(i)),
@@ -1175,7 +1176,7 @@ impl<'a, D: ?Sized + Case + 'a> Future for SelectFuture<'a, D> {
             }
             sig.take_poke();
         } else if let Some(sig) = &this.sig.0 {
-            sig.store(POLLING);
+            sig.store(SignalState::Polling);
             sig.take_poke();
         }
 
@@ -1211,17 +1212,18 @@ impl<'a, D: ?Sized + Case + 'a> Drop for SelectFuture<'a, D> {
         loop {
             match sig.try_cancel() {
                 Ok(()) => break,
-                Err(s) => match sig.selected() {
-                    Some(i) => {
-                        if self.cases[i].undo_win(&sig, i, &mut wakes) {
-                            break;
-                        }
-                    }
-                    None => {
-                        debug_assert!(s != WAITING);
+                // Undone under that case's channel lock, unless the channel gave the win back
+                // meanwhile (the signal is `Waiting` again): then cancel again.
+                Err(SignalState::Won(i)) => {
+                    if self.cases[i].undo_win(&sig, i, &mut wakes) {
                         break;
                     }
-                },
+                }
+                // `Polling` (a pass that panicked) or `Cancelled`: only the owner sets these.
+                Err(s) => {
+                    debug_assert!(s != SignalState::Waiting);
+                    break;
+                }
             }
         }
         for c in self.cases.iter_mut() {

@@ -18,20 +18,56 @@ use std::task::Waker;
 
 use crate::loom::{AtomicBool, AtomicUsize, AtomicWaker, Ordering};
 
-/// The signal state of a select that is registered and waiting.
-pub(crate) const WAITING: usize = 0;
-/// The select future was dropped; nobody may select it any more.
-pub(crate) const CANCELLED: usize = usize::MAX;
-/// The owner is running a pass over its cases; nobody may select it meanwhile, and actors that
-/// meet its entries discard them (the pass sees what they did, under the channel locks).
-pub(crate) const POLLING: usize = usize::MAX - 1;
+/// Where a select stands, as its [`Signal`] records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SignalState {
+    /// Registered and waiting: a channel may win it for one of its cases.
+    Waiting,
+    /// The owner is running a pass over its cases; nobody may select it meanwhile, and actors
+    /// that meet its entries discard them (the pass sees what they did, under the channel
+    /// locks).
+    Polling,
+    /// The select future was dropped; nobody may select it any more.
+    Cancelled,
+    /// This case won: a channel completed it (or, unbuffered, committed to it).
+    Won(usize),
+}
+
+/// The encodings of `SignalState::Cancelled` and `SignalState::Polling`.
+const CANCELLED: usize = usize::MAX;
+const POLLING: usize = usize::MAX - 1;
+
+impl SignalState {
+    /// The atomic's encoding: `Waiting` is 0, `Won(case)` is `case + 1`, and the two other
+    /// states take the two highest values (no select has that many cases).
+    #[inline]
+    const fn encode(self) -> usize {
+        match self {
+            SignalState::Waiting => 0,
+            SignalState::Cancelled => CANCELLED,
+            SignalState::Polling => POLLING,
+            SignalState::Won(case) => case + 1,
+        }
+    }
+
+    #[inline]
+    const fn decode(v: usize) -> Self {
+        match v {
+            0 => SignalState::Waiting,
+            CANCELLED => SignalState::Cancelled,
+            POLLING => SignalState::Polling,
+            case => SignalState::Won(case - 1),
+        }
+    }
+}
 
 /// The shared part of a select: which case won, and how to wake the select's task.
 ///
-/// `state` is `WAITING`, `CANCELLED` or `case + 1` for the case that won. It leaves `WAITING`
-/// only by a compare-and-swap, so at most one case of a select is ever completed by another
-/// party. It goes back to `WAITING` only under the lock of the channel of the winning case,
-/// when that channel undoes a claim that was never filled (see `State::release`).
+/// `state` is a [`SignalState`], encoded in one atomic word. It leaves `Waiting` only by a
+/// compare-and-swap, so at most one case of a select is ever completed by another party. It
+/// goes back to `Waiting` only under the lock of the channel of the winning case, when that
+/// channel undoes a claim that was never filled (see `State::release`), or while the owner
+/// holds the locks of all its cases.
 pub(crate) struct Signal {
     state: AtomicUsize,
     /// Set when something changed that the select must look at again (a channel closed, a
@@ -43,60 +79,74 @@ pub(crate) struct Signal {
 impl Signal {
     pub(crate) fn new() -> Self {
         Signal {
-            state: AtomicUsize::new(WAITING),
+            state: AtomicUsize::new(SignalState::Waiting.encode()),
             poked: AtomicBool::new(false),
             waker: AtomicWaker::new(),
         }
     }
 
-    /// Tries to make `case` the winner. Called by an actor holding the lock of that case's
-    /// channel. `AcqRel`: the winner's later writes (the outcome) are published by the channel
-    /// lock, and the owner reads the state before taking that lock.
-    pub(crate) fn try_select(&self, case: usize) -> bool {
+    /// `from -> to` by compare-and-swap; on failure returns the state found.
+    #[inline]
+    fn transition(&self, from: SignalState, to: SignalState) -> Result<(), SignalState> {
         self.state
-            .compare_exchange(WAITING, case + 1, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                from.encode(),
+                to.encode(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .map(|_| ())
+            .map_err(SignalState::decode)
+    }
+
+    /// Tries to make `case` the winner (`Waiting -> Won(case)`). Called by an actor holding
+    /// the lock of that case's channel. `AcqRel`: the winner's later writes (the outcome) are
+    /// published by the channel lock, and the owner reads the state before taking that lock.
+    #[inline]
+    pub(crate) fn try_select(&self, case: usize) -> bool {
+        self.transition(SignalState::Waiting, SignalState::Won(case))
             .is_ok()
     }
 
     /// The winning case, if one won.
+    #[inline]
     pub(crate) fn selected(&self) -> Option<usize> {
-        match self.state.load(Ordering::Acquire) {
-            WAITING | CANCELLED | POLLING => None,
-            s => Some(s - 1),
+        match self.state() {
+            SignalState::Won(case) => Some(case),
+            _ => None,
         }
     }
 
-    pub(crate) fn load(&self) -> usize {
-        self.state.load(Ordering::Acquire)
+    #[inline]
+    pub(crate) fn state(&self) -> SignalState {
+        SignalState::decode(self.state.load(Ordering::Acquire))
     }
 
     /// Sets the state unconditionally. Only the owner does this while it holds the locks of all
     /// its channels (so no actor can race it), or a channel undoing its own claim under its lock.
-    pub(crate) fn store(&self, state: usize) {
-        self.state.store(state, Ordering::Release);
+    #[inline]
+    pub(crate) fn store(&self, state: SignalState) {
+        self.state.store(state.encode(), Ordering::Release);
     }
 
-    /// `WAITING -> POLLING`; on failure returns the state found.
-    pub(crate) fn try_begin_poll(&self) -> Result<(), usize> {
-        self.state
-            .compare_exchange(WAITING, POLLING, Ordering::AcqRel, Ordering::Acquire)
-            .map(|_| ())
+    /// `Waiting -> Polling`; on failure returns the state found.
+    pub(crate) fn try_begin_poll(&self) -> Result<(), SignalState> {
+        self.transition(SignalState::Waiting, SignalState::Polling)
     }
 
     /// Makes the signal fresh for reuse by another select (not under loom, which models fresh
     /// signals only).
     #[cfg(not(loom))]
     pub(crate) fn reset(&self) {
-        self.state.store(WAITING, Ordering::Relaxed);
+        self.state
+            .store(SignalState::Waiting.encode(), Ordering::Relaxed);
         self.poked.store(false, Ordering::Relaxed);
         drop(self.waker.take());
     }
 
-    /// `WAITING -> CANCELLED`; on failure returns the state found.
-    pub(crate) fn try_cancel(&self) -> Result<(), usize> {
-        self.state
-            .compare_exchange(WAITING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
-            .map(|_| ())
+    /// `Waiting -> Cancelled`; on failure returns the state found.
+    pub(crate) fn try_cancel(&self) -> Result<(), SignalState> {
+        self.transition(SignalState::Waiting, SignalState::Cancelled)
     }
 
     pub(crate) fn set_poked(&self) {
@@ -158,7 +208,7 @@ impl Who {
     pub(crate) fn is_live(&self) -> bool {
         match self {
             Who::Task(_) => true,
-            Who::Select { sig, .. } => sig.load() == WAITING,
+            Who::Select { sig, .. } => sig.state() == SignalState::Waiting,
         }
     }
 
