@@ -15,9 +15,10 @@
 //!    clone of that waker is alive (the one the gocsp operation keeps). A second clone means
 //!    something else (a tokio timer or socket in the same `tokio::select!`, a tokio channel...)
 //!    may wake it;
-//! 3. tokio's `num_alive_tasks()` equals the number of `go!` goroutines plus gocsp's own
-//!    internal tasks: no plain `tokio::spawn` task and no pending gocsp timer (`after`, `tick`,
-//!    `Timer`, `Ticker` run as tasks) exists;
+//! 3. tokio's `num_alive_tasks()` equals the number of registered `go!` goroutines plus
+//!    gocsp's own internal tasks: no plain `tokio::spawn` task, no pending gocsp timer
+//!    (`after`, `tick`, `Timer`, `Ticker` run as tasks) and no `go!` goroutine that has not
+//!    waited yet (it enters the registry at its first wait) exists;
 //! 4. `/proc/self/task` lists no thread besides the `block_on` thread, the detector and at
 //!    most `worker_threads` others: no blocking-pool thread (busy or idle: tokio does not say
 //!    which), no OS thread the program started (it could hold a channel).

@@ -39,8 +39,9 @@ pub fn num_goroutine() -> usize {
 /// let (_tx, rx) = gocsp_channel::chan::<u32>(0);
 /// let h = gocsp_runtime::go(async move { rx.recv().await });
 /// let state = loop {
-///     match gocsp_runtime::dump().get(h.id()).unwrap().state {
-///         s @ State::Blocked { .. } => break s,
+///     // Listed from its first wait (see `dump`).
+///     match gocsp_runtime::dump().get(h.id()).map(|g| g.state) {
+///         Some(s @ State::Blocked { .. }) => break s,
 ///         _ => gocsp_runtime::yield_now().await,
 ///     }
 /// };
@@ -93,10 +94,15 @@ impl State {
 /// ```
 /// # gocsp_runtime::run(async {
 /// let h = gocsp_runtime::go!(name = "idle", std::future::pending::<()>());
-/// let d = gocsp_runtime::dump();
-/// let g = d.get(h.id()).unwrap();
+/// let g = loop {
+///     // Listed once it has waited (see `dump`).
+///     match gocsp_runtime::dump().get(h.id()) {
+///         Some(g) => break g.clone(),
+///         None => gocsp_runtime::yield_now().await,
+///     }
+/// };
 /// assert_eq!(g.name.as_deref(), Some("idle"));
-/// assert_eq!(g.location.line(), line!() - 4);
+/// assert_eq!(g.location.line(), line!() - 9);
 /// assert!(!g.main && !g.blocking);
 /// # });
 /// ```
@@ -139,7 +145,13 @@ pub struct Goroutine {
 /// ```
 /// # gocsp_runtime::run(async {
 /// let h = gocsp_runtime::go!(name = "sleeper", std::future::pending::<()>());
-/// let d = gocsp_runtime::dump();
+/// let d = loop {
+///     let d = gocsp_runtime::dump();
+///     if d.get(h.id()).is_some() {
+///         break d; // listed once it has waited (see `dump`)
+///     }
+///     gocsp_runtime::yield_now().await;
+/// };
 /// let g = d.get(h.id()).unwrap();
 /// assert_eq!(g.name.as_deref(), Some("sleeper"));
 /// assert!(d.to_string().contains(&format!("goroutine {} [", h.id())));
@@ -148,6 +160,7 @@ pub struct Goroutine {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dump {
     goroutines: Vec<Goroutine>,
+    unlisted: usize,
 }
 
 impl Dump {
@@ -198,6 +211,30 @@ impl Dump {
     pub fn is_empty(&self) -> bool {
         self.goroutines.is_empty()
     }
+
+    /// How many live goroutines the dump does not list: goroutines started with `go!` that
+    /// have not waited yet (runnable, or running their first poll). A goroutine enters the
+    /// registry the dump reads when it first waits, so that one which runs to completion
+    /// without waiting costs no more than a tokio task; they are counted here and in
+    /// [`num_goroutine`], and inside a [`testing`](crate::testing) test every goroutine is
+    /// listed from its spawn. Approximate while goroutines start and end during the dump.
+    ///
+    /// ```
+    /// # gocsp_runtime::run(async {
+    /// let (tx, rx) = gocsp_channel::chan::<()>(0);
+    /// let h = gocsp_runtime::go(async move { rx.recv().await });
+    /// // Listed once it waits in `recv`; until then it may only be counted.
+    /// while gocsp_runtime::dump().get(h.id()).is_none() {
+    ///     gocsp_runtime::yield_now().await;
+    /// }
+    /// drop(tx);
+    /// h.await.unwrap();
+    /// assert!(gocsp_runtime::dump().unlisted() <= gocsp_runtime::num_goroutine());
+    /// # });
+    /// ```
+    pub fn unlisted(&self) -> usize {
+        self.unlisted
+    }
 }
 
 impl fmt::Display for Dump {
@@ -208,6 +245,17 @@ impl fmt::Display for Dump {
                 out.push('\n');
             }
             write_one(&mut out, g);
+        }
+        if self.unlisted > 0 {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            let _ = writeln!(
+                out,
+                "({} more goroutine{} not listed: started, not yet waiting)",
+                self.unlisted,
+                if self.unlisted == 1 { "" } else { "s" }
+            );
         }
         f.write_str(&out)
     }
@@ -279,18 +327,25 @@ pub(crate) fn snapshot_running(info: &Info) -> Goroutine {
     }
 }
 
-/// Takes a snapshot of every live goroutine: ids, names, spawn sites and states. Cheap enough
+/// Takes a snapshot of the live goroutines: ids, names, spawn sites and states. Cheap enough
 /// to call from a debug endpoint (it locks the registry's shards one at a time).
+///
+/// It lists the main goroutine, every `go_blocking!` goroutine, and every `go!` goroutine that
+/// has waited at least once; a `go!` goroutine that has not waited yet (runnable, or in its
+/// first poll) is only counted, in [`Dump::unlisted`] (inside a [`testing`](crate::testing)
+/// test, every goroutine is listed from its spawn). A Go dump lists those too; gocsp
+/// registers a goroutine when it first waits so that one which never waits costs no more
+/// than a tokio task.
 ///
 /// # Examples
 ///
 /// ```
 /// # gocsp_runtime::run(async {
 /// let h = gocsp_runtime::go!(name = "idle", std::future::pending::<()>());
-/// gocsp_runtime::yield_now().await;
-/// let d = gocsp_runtime::dump();
-/// assert!(d.get(h.id()).is_some());
-/// println!("{d}");
+/// while gocsp_runtime::dump().get(h.id()).is_none() {
+///     gocsp_runtime::yield_now().await; // until it has waited once
+/// }
+/// println!("{}", gocsp_runtime::dump());
 /// # });
 /// ```
 ///
@@ -303,15 +358,27 @@ pub fn dump() -> Dump {
 
 /// The goroutines of test `group` (see `testing`), or every goroutine for group 0.
 pub(crate) fn dump_group(group: u32) -> Dump {
-    let mut goroutines = Vec::with_capacity(num_goroutine());
+    let live = num_goroutine();
+    let mut goroutines = Vec::with_capacity(live);
+    let mut registered = 0;
     registry::for_each(|info| {
+        registered += 1;
         if group == 0 || info.group == group {
             goroutines.push(snapshot(info));
         }
         true
     });
     goroutines.sort_by_key(|g| g.id);
-    Dump { goroutines }
+    // A test's goroutines are all registered (see `Dump::unlisted`).
+    let unlisted = if group == 0 {
+        live.saturating_sub(registered)
+    } else {
+        0
+    };
+    Dump {
+        goroutines,
+        unlisted,
+    }
 }
 
 /// Prints [`dump()`] to stderr, as a Go program does on `SIGQUIT`.

@@ -1,16 +1,25 @@
 //! The registry of live goroutines and the per-goroutine record the runtime keeps.
 //!
+//! A `go!` goroutine enters the registry when its first poll returns `Pending`: one that runs to
+//! completion in its first poll never touches it (nor allocates a record), which keeps `go!`
+//! near the cost of `tokio::spawn`. Until then it exists only in the live count ([`Alive`],
+//! what `num_goroutine` sums) and as a tokio task; the main goroutine, blocking goroutines and
+//! every goroutine of a `testing` test (whose leak check, bubble and dump read the registry)
+//! are registered from their start. The deadlock detector needs nothing more: an unregistered
+//! goroutine is a live tokio task the registry does not count, so its condition "every tokio
+//! task is a registered goroutine" holds a report back until the goroutine has waited.
+//!
 //! Invariants (kept true by `goroutine/task.rs`, relied upon by `deadlock.rs`):
 //! - once its counting waker exists (from the poll after its first `Pending`), a live,
 //!   registered goroutine's [`Info`] has exactly [`BASE_REFS`] strong references owned by the
-//!   runtime: one in its registry shard, one in the wrapper future (`info`), one inside the
+//!   runtime: one in its registry shard, one in the wrapper future's registration, one inside the
 //!   wrapper's counting [`Waker`]. Every other strong reference is a clone of that waker held by
 //!   whatever the goroutine is waiting on.
 //! - nothing here holds a lock while calling user code or waking a task.
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Wake, Waker};
 
 use gocsp_channel::hook::{self, Observer, Op};
@@ -106,20 +115,33 @@ impl Info {
         location: &'static Location<'static>,
     ) -> Arc<Info> {
         install_observer();
+        let parent = current_id().unwrap_or(0);
+        Info::with_id(kind, next_id(), name, location, parent, GROUP.get())
+    }
+
+    /// A record for a goroutine whose id, parent and group were taken when it was spawned
+    /// (see [`Spawned`]), in a finished goroutine's record when one is free (see [`pool`]).
+    pub(crate) fn with_id(
+        kind: Kind,
+        id: u64,
+        name: Option<Arc<str>>,
+        location: &'static Location<'static>,
+        parent: u64,
+        group: u32,
+    ) -> Arc<Info> {
         let info = Info {
-            id: next_id(),
+            id,
             name,
             location,
-            parent: current_id().unwrap_or(0),
+            parent,
             kind,
-            state: AtomicU8::new(if kind == Kind::Blocking {
-                RUNNING
-            } else {
-                RUNNABLE
+            state: AtomicU8::new(match kind {
+                Kind::Blocking => RUNNING,
+                _ => RUNNABLE,
             }),
             epoch: AtomicU64::new(0),
             counted: AtomicBool::new(false),
-            group: GROUP.get(),
+            group,
             since: AtomicU64::new(0),
             blocked: Mutex::new(None),
             task_waker: OnceLock::new(),
@@ -243,7 +265,7 @@ const ID_BATCH: u64 = 16;
 
 /// A fresh goroutine id: unique in the process, increasing among the goroutines one thread
 /// spawns (not across threads, as in Go).
-fn next_id() -> u64 {
+pub(crate) fn next_id() -> u64 {
     thread_local! {
         /// The next id this thread hands out, and the end of its batch.
         static IDS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
@@ -267,29 +289,37 @@ const SHARDS: usize = 64;
 const _: () = assert!(SHARDS <= 256, "`Registered` stores the shard in a byte");
 
 /// A shard's goroutines: a slab, so that adding and removing one is a push/pop on a free list.
-#[derive(Default)]
 struct Slab {
     entries: Vec<Option<Arc<Info>>>,
     free: Vec<usize>,
-    /// Live goroutines in this shard (all kinds).
-    live: usize,
-    /// Live `Kind::Task` goroutines in this shard.
+    /// Registered goroutines in this shard (all kinds).
+    registered: usize,
+    /// Registered `Kind::Task` goroutines in this shard.
     tasks: usize,
 }
 
-/// One lock stripe. Aligned so that two shards' locks never share a cache line.
+/// One lock stripe, and one stripe of the count of live goroutines. Aligned so that two
+/// shards never share a cache line.
 #[repr(align(64))]
 struct Shard {
     slab: Mutex<Slab>,
+    /// Goroutines counted in this shard by [`Alive::new`] minus those uncounted here by
+    /// [`Alive`]'s drop: a goroutine may start and end on different threads, so one shard's
+    /// count can be negative; their sum is the number of live goroutines.
+    alive: AtomicIsize,
 }
 
-static REGISTRY: LazyLock<Vec<Shard>> = LazyLock::new(|| {
-    (0..SHARDS)
-        .map(|_| Shard {
-            slab: Mutex::new(Slab::default()),
-        })
-        .collect()
-});
+static REGISTRY: [Shard; SHARDS] = [const {
+    Shard {
+        slab: Mutex::new(Slab {
+            entries: Vec::new(),
+            free: Vec::new(),
+            registered: 0,
+            tasks: 0,
+        }),
+        alive: AtomicIsize::new(0),
+    }
+}; SHARDS];
 
 /// Records of finished goroutines kept for reuse, as Go keeps dead `g`s on free lists
 /// (`gfput`/`gfget`): spawning a goroutine then costs no allocation of its own beyond tokio's
@@ -372,9 +402,18 @@ pub(crate) mod pool {
 fn home_shard() -> usize {
     static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
-        static HOME: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        /// This thread's shard plus one; 0 until the thread first asks.
+        static HOME: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     }
-    HOME.try_with(|h| *h).unwrap_or(0)
+    HOME.try_with(|h| match h.get() {
+        0 => {
+            let home = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+            h.set(home + 1);
+            home
+        }
+        n => n - 1,
+    })
+    .unwrap_or(0)
 }
 
 /// Adds a goroutine to the registry; it stays there until the returned guard drops.
@@ -398,7 +437,7 @@ pub(crate) fn register(info: &Arc<Info>) -> Registered {
                 slab.entries.len() - 1
             }
         };
-        slab.live += 1;
+        slab.registered += 1;
         slab.tasks += usize::from(task);
         slot
     };
@@ -428,7 +467,7 @@ impl Drop for Registered {
             let mut slab = s.slab.lock();
             let removed = slab.entries[slot].take();
             slab.free.push(slot);
-            slab.live -= 1;
+            slab.registered -= 1;
             slab.tasks -= usize::from(self.task);
             removed
         };
@@ -437,9 +476,31 @@ impl Drop for Registered {
     }
 }
 
-/// The number of registered goroutines (all kinds).
+/// Counts a goroutine as live from its spawn until this guard drops, registered or not.
+/// Zero-sized: the count lives in the shards (the thread's home shard, on both ends).
+#[derive(Debug)]
+pub(crate) struct Alive(());
+
+impl Alive {
+    pub(crate) fn new() -> Alive {
+        REGISTRY[home_shard()].alive.fetch_add(1, Ordering::Relaxed);
+        Alive(())
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        REGISTRY[home_shard()].alive.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The number of live goroutines (all kinds), registered or not.
 pub(crate) fn live() -> usize {
-    REGISTRY.iter().map(|s| s.slab.lock().live).sum()
+    let n: isize = REGISTRY
+        .iter()
+        .map(|s| s.alive.load(Ordering::Relaxed))
+        .sum();
+    n.max(0) as usize
 }
 
 /// The number of registered goroutines that are tokio tasks.
@@ -461,12 +522,11 @@ pub(crate) fn for_each(mut f: impl FnMut(&Arc<Info>) -> bool) -> bool {
     true
 }
 
-/// What the thread is polling right now, and what gocsp operations reported during the poll.
+/// What the thread is running right now.
 #[derive(Clone, Copy)]
 pub(crate) struct PollCtx {
     /// The goroutine running on this thread, 0 if none.
     pub(crate) id: u64,
-    pub(crate) report: Option<(Op, &'static Location<'static>)>,
     /// The goroutine is a blocking one (its `Info` is in [`BLOCKING`]).
     pub(crate) blocking: bool,
 }
@@ -474,14 +534,19 @@ pub(crate) struct PollCtx {
 impl PollCtx {
     pub(crate) const NONE: PollCtx = PollCtx {
         id: 0,
-        report: None,
         blocking: false,
     };
 }
 
+/// A gocsp operation that reported blocking, and where the user wrote it.
+pub(crate) type Report = Option<(Op, &'static Location<'static>)>;
+
 thread_local! {
     /// Set by the goroutine wrapper around each poll of a goroutine.
     pub(crate) static CTX: std::cell::Cell<PollCtx> = const { std::cell::Cell::new(PollCtx::NONE) };
+    /// The gocsp operation that reported blocking during the goroutine poll running on this
+    /// thread (set by the observer, taken by the wrapper when the poll returns).
+    pub(crate) static REPORT: std::cell::Cell<Report> = const { std::cell::Cell::new(None) };
     /// Incremented by `hook::progressed` on this thread.
     pub(crate) static PROGRESS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     /// The blocking goroutine whose closure runs on this thread, if any.
@@ -509,13 +574,12 @@ struct RuntimeObserver;
 /// Records that the goroutine polled on this thread (described by `ctx`) waits in `op` at
 /// `site`; nothing outside a goroutine.
 #[inline(always)]
-fn record_block(mut ctx: PollCtx, op: Op, site: &'static Location<'static>) {
+fn record_block(ctx: PollCtx, op: Op, site: &'static Location<'static>) {
     if ctx.id == 0 {
         return;
     }
     if !ctx.blocking {
-        ctx.report = Some((op, site));
-        CTX.set(ctx);
+        REPORT.set(Some((op, site)));
     } else {
         BLOCKING.with(|b| {
             if let Some(info) = b.borrow().as_ref() {

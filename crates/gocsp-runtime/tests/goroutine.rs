@@ -1,14 +1,38 @@
 //! Goroutines: spawning, identity, handles, panics, cancellation, dumps.
+// Each test holds `counting()`'s guard for its whole body, awaits included: it runs on its own
+// runtime's `block_on` thread, and the lock only keeps the tests of this binary apart.
+#![allow(clippy::await_holding_lock)]
 
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use gocsp_channel::chan;
 use gocsp_runtime::{go, go_blocking, GoError, Op, State};
 
+/// Held by every test of this binary, which count goroutines and read the dump: run at the
+/// same time, one test's goroutines would come and go in another's count.
+fn counting() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Goroutine `id`'s dump entry, once it is listed (a `go!` goroutine is listed from its first
+/// wait, see `Dump::unlisted`). Panics after 10 s.
+async fn listed(id: u64) -> gocsp_runtime::Goroutine {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(g) = gocsp_runtime::dump().get(id) {
+            return g.clone();
+        }
+        assert!(Instant::now() < deadline, "goroutine {id} never listed");
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Waits (without sleeping) until goroutine `id` is parked in a gocsp operation; its dump entry.
 async fn until_blocked(id: u64) -> gocsp_runtime::Goroutine {
     loop {
-        let g = gocsp_runtime::dump().get(id).unwrap().clone();
+        let g = listed(id).await;
         if matches!(g.state, State::Blocked { .. }) {
             return g;
         }
@@ -18,6 +42,7 @@ async fn until_blocked(id: u64) -> gocsp_runtime::Goroutine {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn go_macro_forms_and_handles() {
+    let _counting = counting();
     async fn double(x: u32) -> u32 {
         x * 2
     }
@@ -39,6 +64,7 @@ async fn go_macro_forms_and_handles() {
 /// registry exactly while it runs, whichever thread's shard it was registered in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_are_unique_across_spawning_threads() {
+    let _counting = counting();
     let (release_tx, release_rx) = chan::<()>(0);
     let before = gocsp_runtime::num_goroutine();
     let mut spawners = Vec::new();
@@ -63,19 +89,23 @@ async fn ids_are_unique_across_spawning_threads() {
     ids.dedup();
     assert_eq!(ids.len(), 160);
     assert!(ids[0] >= 1);
-    let dump = gocsp_runtime::dump();
-    assert!(handles.iter().all(|h| dump.get(h.id()).is_some()));
-    assert!(gocsp_runtime::num_goroutine() >= before + 160);
+    assert_eq!(gocsp_runtime::num_goroutine(), before + 160);
+    for h in &handles {
+        until_blocked(h.id()).await;
+    }
+    assert_eq!(gocsp_runtime::dump().unlisted(), 0);
     drop((release_tx, release_rx));
     for h in handles {
         h.await.unwrap();
     }
     let dump = gocsp_runtime::dump();
     assert!(ids.iter().all(|&id| dump.get(id).is_none()));
+    assert_eq!(gocsp_runtime::num_goroutine(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawn_site_is_the_callers_line() {
+    let _counting = counting();
     let line = line!() + 1;
     let h = go!(async {});
     assert_eq!(h.location().line(), line);
@@ -91,6 +121,7 @@ async fn spawn_site_is_the_callers_line() {
 /// async or blocking; every goroutine it starts is in the dump while it runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn builder_names_sites_and_blocking() {
+    let _counting = counting();
     use gocsp_runtime::{Goroutine, GoroutineBuilder};
     let (tx, rx) = chan::<u32>(0);
     let builder = Goroutine::builder().name("a");
@@ -126,6 +157,7 @@ async fn builder_names_sites_and_blocking() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panics_surface_as_errors_with_identity() {
+    let _counting = counting();
     let h = go!(name = "crasher", async { panic!("boom {}", 7) });
     let id = h.id();
     let err = h.await.unwrap_err();
@@ -162,6 +194,7 @@ async fn panics_surface_as_errors_with_identity() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_gives_cancelled() {
+    let _counting = counting();
     let h = go!(name = "forever", std::future::pending::<()>());
     let id = h.id();
     assert!(!h.is_finished());
@@ -177,6 +210,7 @@ async fn abort_gives_cancelled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_handle_detaches() {
+    let _counting = counting();
     let (tx, rx) = chan::<u32>(0);
     drop(go!(async move {
         tx.send(9).await.unwrap();
@@ -186,6 +220,7 @@ async fn dropping_the_handle_detaches() {
 
 #[test]
 fn outside_a_runtime_the_panic_says_what_to_do() {
+    let _counting = counting();
     let res = std::panic::catch_unwind(|| {
         go(async {});
     });
@@ -200,6 +235,7 @@ fn outside_a_runtime_the_panic_says_what_to_do() {
 
 #[test]
 fn works_in_a_plain_tokio_runtime() {
+    let _counting = counting();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -217,6 +253,7 @@ fn works_in_a_plain_tokio_runtime() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn current_id_and_parent() {
+    let _counting = counting();
     let outer = go!(async {
         let me = gocsp_runtime::current_id().unwrap();
         let inner = go!(name = "child", async {
@@ -242,6 +279,7 @@ async fn current_id_and_parent() {
 /// user's line that created the receiver, never at a line inside gocsp.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dump_shows_stream_receive_at_the_receivers_creation() {
+    let _counting = counting();
     use futures::StreamExt;
     let (tx, rx) = chan::<u32>(0);
     let made = line!() - 1;
@@ -273,6 +311,7 @@ async fn dump_shows_stream_receive_at_the_receivers_creation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dump_shows_blocked_operation_and_site() {
+    let _counting = counting();
     let (tx, rx) = chan::<u32>(0);
     let (ready_tx, ready_rx) = chan::<()>(1);
     let line = line!() + 3;
@@ -307,12 +346,13 @@ async fn dump_shows_blocked_operation_and_site() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dump_shows_waiting_for_non_gocsp_futures() {
+    let _counting = counting();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let h = go!(async move {
         let _ = rx.await;
     });
     let state = loop {
-        let s = gocsp_runtime::dump().get(h.id()).unwrap().state;
+        let s = listed(h.id()).await.state;
         if s == State::Waiting {
             break s;
         }
@@ -325,6 +365,7 @@ async fn dump_shows_waiting_for_non_gocsp_futures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn num_goroutine_counts_live_goroutines() {
+    let _counting = counting();
     let before = gocsp_runtime::num_goroutine();
     let (tx, rx) = chan::<()>(0);
     let handles: Vec<_> = (0..10)
@@ -333,12 +374,21 @@ async fn num_goroutine_counts_live_goroutines() {
             go!(async move { rx.recv().await })
         })
         .collect();
-    assert!(gocsp_runtime::num_goroutine() >= before + 10);
+    // Counted from the spawn, before any of them has run.
+    assert_eq!(gocsp_runtime::num_goroutine(), before + 10);
+    for h in &handles {
+        until_blocked(h.id()).await;
+    }
+    assert_eq!(gocsp_runtime::num_goroutine(), before + 10);
     tx.close();
     for h in handles {
         assert_eq!(h.await.unwrap(), None);
     }
-    // Other tests in this binary run concurrently: ours are gone, theirs may come and go.
+    assert_eq!(gocsp_runtime::num_goroutine(), before);
+    // A goroutine that finishes in its first poll, and one that panics in it.
+    go!(async { 1 }).await.unwrap();
+    go!(async { panic!("first poll") }).await.unwrap_err();
+    assert_eq!(gocsp_runtime::num_goroutine(), before);
     let ids: Vec<u64> = gocsp_runtime::dump()
         .goroutines()
         .iter()
@@ -349,6 +399,7 @@ async fn num_goroutine_counts_live_goroutines() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn go_blocking_runs_on_the_blocking_pool_and_is_registered() {
+    let _counting = counting();
     let (tx, rx) = chan::<u32>(0);
     let (go_tx, go_rx) = chan::<()>(0);
     let h = gocsp_runtime::go_blocking!(name = "crunch", move || {
@@ -371,6 +422,7 @@ async fn go_blocking_runs_on_the_blocking_pool_and_is_registered() {
 /// On a current-thread runtime the goroutine can only run when the spawner yields.
 #[tokio::test]
 async fn yield_now_lets_others_run() {
+    let _counting = counting();
     let (tx, rx) = chan::<u32>(1);
     let h = go!(async move {
         tx.send(1).await.unwrap();
@@ -398,7 +450,10 @@ async fn blocked_for(id: u64) -> Duration {
                 ..
             }) => return duration,
             Some(_) => tokio::task::yield_now().await,
-            None => panic!("goroutine {id} is gone"),
+            // Not listed before its first wait; the callers' goroutines are alive throughout.
+            None => {
+                listed(id).await;
+            }
         }
     }
 }
@@ -434,6 +489,7 @@ impl<F: std::future::Future> std::future::Future for NudgedOnce<F> {
 // tested in dump.rs). Lower bounds only: a slow machine makes waits longer, never shorter.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocked_duration_counts_from_the_start_of_the_wait() {
+    let _counting = counting();
     let (tx, rx) = chan::<u32>(0);
     let h = go!(NudgedOnce {
         inner: Box::pin(async move {
@@ -465,6 +521,7 @@ async fn blocked_duration_counts_from_the_start_of_the_wait() {
 
 #[test]
 fn main_goroutine_is_registered_and_its_panic_propagates() {
+    let _counting = counting();
     let rt = gocsp_runtime::Runtime::builder()
         .worker_threads(1)
         .build()
@@ -485,4 +542,32 @@ fn main_goroutine_is_registered_and_its_panic_propagates() {
     }));
     let payload = res.unwrap_err();
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"main failed"));
+}
+
+/// A `go!` goroutine is counted from its spawn and listed from its first wait.
+#[tokio::test]
+async fn a_goroutine_is_listed_from_its_first_wait() {
+    let _counting = counting();
+    let (tx, rx) = chan::<()>(0);
+    let h = go!(async move {
+        let me = gocsp_runtime::current_id().unwrap();
+        let first_poll = gocsp_runtime::dump().get(me).is_some();
+        rx.recv().await;
+        let later = gocsp_runtime::dump().get(me).map(|g| g.state);
+        (first_poll, later)
+    });
+    // A current-thread runtime: the goroutine has not run yet.
+    let d = gocsp_runtime::dump();
+    assert!(d.get(h.id()).is_none());
+    assert_eq!(d.unlisted(), 1);
+    assert!(
+        d.to_string()
+            .contains("(1 more goroutine not listed: started, not yet waiting)"),
+        "{d}"
+    );
+    let g = until_blocked(h.id()).await;
+    assert_eq!(g.parent, None);
+    assert_eq!(gocsp_runtime::dump().unlisted(), 0);
+    tx.send(()).await.unwrap();
+    assert_eq!(h.await.unwrap(), (false, Some(State::Running)));
 }

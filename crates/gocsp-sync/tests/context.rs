@@ -1116,6 +1116,8 @@ async fn after_funcs_run_independently_as_named_goroutines() {
         let (tx, ctx2) = (tx.clone(), ctx.clone());
         let (stop, here) = after_func_here(&ctx, async move {
             let id = gocsp_runtime::current_id().expect("runs as a goroutine");
+            // Listed in the dump once it has waited (`Dump::unlisted`).
+            gocsp_runtime::yield_now().await;
             let g = gocsp_runtime::dump()
                 .get(id)
                 .map(|g| (g.name.clone(), g.location));

@@ -143,16 +143,14 @@ async fn a_context_stops_a_receiving_worker_and_dropping_the_receiver_ends_its_b
         .await
         .unwrap();
     let (tx, send_bridge) = Bridge::new(&client).spawn_sender::<u32>("ctx.values");
-    assert!(
-        dump_text().contains("nats-recv:ctx.values"),
-        "{}",
-        dump_text()
-    );
-    assert!(
-        dump_text().contains("nats-send:ctx.values"),
-        "{}",
-        dump_text()
-    );
+    // A goroutine is listed in the dump from its first wait.
+    let listed = |name: &'static str| {
+        crate::support::eventually(Duration::from_secs(5), move || async move {
+            dump_text().contains(name)
+        })
+    };
+    assert!(listed("nats-recv:ctx.values").await, "{}", dump_text());
+    assert!(listed("nats-send:ctx.values").await, "{}", dump_text());
 
     let (ctx, cancel) = Context::background().with_cancel();
     let (seen_tx, seen) = chan::<u32>(2);

@@ -308,8 +308,15 @@ async fn the_receive_bridge_is_a_named_goroutine_in_the_dump() {
     stream(&js, "NAMED", &["named.>"]).await;
     let consumer = consumer(&js, "NAMED", "n", Duration::from_secs(30)).await;
     let rx = Bridge::new().receiver::<u32>(&consumer).await.unwrap();
-    let dump = gocsp::dump().to_string();
-    assert!(dump.contains("nats-recv:NAMED"), "{dump}");
+    // A goroutine is listed in the dump from its first wait.
+    assert!(
+        crate::support::eventually(Duration::from_secs(5), || async {
+            gocsp::dump().to_string().contains("nats-recv:NAMED")
+        })
+        .await,
+        "{}",
+        gocsp::dump()
+    );
     drop(rx);
     assert!(
         crate::support::eventually(Duration::from_secs(5), || async {

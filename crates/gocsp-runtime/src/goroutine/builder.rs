@@ -10,7 +10,7 @@ use super::panic::on_panic;
 use super::task::{span_for, GoFuture};
 use super::GoHandle;
 use crate::dump::Goroutine;
-use crate::registry::{self, Info, Kind, PollCtx, CTX, LAST_POLL};
+use crate::registry::{self, Alive, Info, Kind, PollCtx, CTX, LAST_POLL};
 use crate::runtime::runtime_handle;
 
 /// Starts a goroutine with options: a name, or the source location it is reported at.
@@ -196,15 +196,14 @@ where
     let rt = tokio::task::try_id()
         .is_none()
         .then(|| runtime_handle("go!()"));
-    let info = Info::new(Kind::Task, name, location);
-    let id = info.id;
-    let name = info.name.clone();
-    let fut = GoFuture::new(fut, info);
+    let handle_name = name.clone();
+    let fut = GoFuture::spawned(fut, name, location);
+    let id = fut.id();
     let join = match rt {
         Some(rt) => rt.spawn(fut),
         None => tokio::spawn(fut),
     };
-    GoHandle::new(join, id, name, location)
+    GoHandle::new(join, id, handle_name, location)
 }
 
 pub(super) fn spawn_blocking_task<F, R>(
@@ -220,15 +219,16 @@ where
     let info = Info::new(Kind::Blocking, name, location);
     let id = info.id;
     let name = info.name.clone();
+    let alive = Alive::new();
     let reg = registry::register(&info);
-    let span = span_for(&info);
+    let span = span_for(info.id, info.name.as_deref(), info.location);
     let join = rt.spawn_blocking(move || {
+        let _alive = alive;
         let _reg = reg;
         let _entered = span.enter();
         let prev = registry::BLOCKING.replace(Some(Arc::clone(&info)));
         let prev_ctx = CTX.replace(PollCtx {
             id: info.id,
-            report: None,
             blocking: true,
         });
         let res = std::panic::catch_unwind(AssertUnwindSafe(f));

@@ -3,7 +3,9 @@
 //! Around each poll of the user's future, `GoFuture` enters the goroutine's span, tells the
 //! observer hook which goroutine is being polled, polls with the goroutine's counting waker under
 //! `catch_unwind`, and records the outcome (running / waiting / blocked on a gocsp operation) in
-//! the goroutine's registry record.
+//! the goroutine's registry record. A `go!` goroutine gets that record, and its counting waker,
+//! when its first poll returns `Pending` (see `registry.rs`); until then it is counted as live
+//! and carries only its id, name, spawn site and parent.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -16,21 +18,71 @@ use pin_project_lite::pin_project;
 use tracing::Span;
 
 use super::panic::{on_panic, Caught};
+use std::panic::Location;
+
 use crate::registry::{
-    self, BlockedAt, Info, Kind, PollCtx, Registered, CTX, LAST_POLL, PROGRESS, RUNNING,
+    self, Alive, BlockedAt, Info, Kind, PollCtx, Registered, Report, CTX, GROUP, LAST_POLL,
+    PROGRESS, REPORT, RUNNING,
 };
 
-pub(crate) fn span_for(info: &Info) -> Span {
+pub(crate) fn span_for(id: u64, name: Option<&str>, location: &'static Location<'static>) -> Span {
     // A root span: a goroutine outlives the code that spawned it (as in Go), and a child span
     // would keep its parent open until the goroutine ends.
     tracing::info_span!(
         target: "gocsp::goroutine",
         parent: None,
         "goroutine",
-        id = info.id,
-        name = info.name.as_deref().unwrap_or(""),
-        location = %info.location,
+        id = id,
+        name = name.unwrap_or(""),
+        location = %location,
     )
+}
+
+/// What a goroutine that has not been registered yet is: its registry record is made from
+/// this when its first poll returns `Pending`.
+struct Unregistered {
+    id: u64,
+    name: Option<Arc<str>>,
+    location: &'static Location<'static>,
+    parent: u64,
+    alive: Alive,
+}
+
+impl Unregistered {
+    /// The record this goroutine gets when it first waits, and its count in `num_goroutine`.
+    fn into_info(self) -> (Arc<Info>, Alive) {
+        let info = Info::with_id(
+            Kind::Task,
+            self.id,
+            self.name,
+            self.location,
+            self.parent,
+            0,
+        );
+        (info, self.alive)
+    }
+}
+
+/// A registered goroutine's bookkeeping.
+struct Registration {
+    info: Arc<Info>,
+    // A `Waker` made from `info` (the counting waker), created when a poll first returns
+    // `Pending`: a goroutine that finishes in one poll never pays for it.
+    waker: Option<Waker>,
+    // What `info.blocked` holds, as this goroutine's poller last wrote it.
+    last_block: Option<BlockedAt>,
+    reg: Registered,
+    // Counts the goroutine in `num_goroutine` until it finishes.
+    alive: Alive,
+}
+
+enum Record {
+    /// Spawned by `go!` outside a test and not yet `Pending` once: not in the registry (only
+    /// in the count of live goroutines). A goroutine that finishes in its first poll never
+    /// touches the registry.
+    Unregistered(Unregistered),
+    Registered(Registration),
+    Finished,
 }
 
 pin_project! {
@@ -38,36 +90,89 @@ pin_project! {
     pub(crate) struct GoFuture<F> {
         #[pin]
         fut: F,
-        info: Arc<Info>,
-        // A `Waker` made from `info` (the counting waker), created when the first poll returns
-        // `Pending`: a goroutine that finishes in one poll never pays for it.
-        waker: Option<Waker>,
-        // What `info.blocked` holds, as this goroutine's poller last wrote it.
-        last_block: Option<BlockedAt>,
+        record: Record,
         // The goroutine's span, or `None` when no subscriber wants it (entering a disabled
         // span does nothing): eight bytes instead of forty in every goroutine's future.
         span: Option<Box<Span>>,
-        reg: Option<Registered>,
     }
 }
 
+fn boxed_span(
+    id: u64,
+    name: Option<&str>,
+    location: &'static Location<'static>,
+) -> Option<Box<Span>> {
+    // The most verbose level any subscriber enables, one atomic load: with no subscriber (or
+    // none that wants INFO), building the span would only find that out more slowly.
+    if tracing::level_filters::LevelFilter::current() < tracing::Level::INFO {
+        return None;
+    }
+    let span = span_for(id, name, location);
+    (!span.is_disabled()).then(|| Box::new(span))
+}
+
 impl<F: Future> GoFuture<F> {
+    /// A goroutine registered from the start: the main goroutine, and every goroutine of a test
+    /// (whose dump, leak check and bubble read the registry only).
     pub(crate) fn new(fut: F, info: Arc<Info>) -> Self {
         let reg = registry::register(&info);
-        let span = span_for(&info);
-        let span = (!span.is_disabled()).then(|| Box::new(span));
+        let span = boxed_span(info.id, info.name.as_deref(), info.location);
         GoFuture {
             fut,
-            info,
-            waker: None,
-            last_block: None,
+            record: Record::Registered(Registration {
+                info,
+                waker: None,
+                last_block: None,
+                reg,
+                alive: Alive::new(),
+            }),
             span,
-            reg: Some(reg),
         }
     }
 
+    /// A goroutine spawned by `go!`: registered when its first poll returns `Pending` when it
+    /// runs outside a test, from the start inside one.
+    pub(crate) fn spawned(
+        fut: F,
+        name: Option<Arc<str>>,
+        location: &'static Location<'static>,
+    ) -> Self {
+        registry::install_observer();
+        let group = GROUP.get();
+        let parent = registry::current_id().unwrap_or(0);
+        let id = registry::next_id();
+        if group != 0 {
+            let info = Info::with_id(Kind::Task, id, name, location, parent, group);
+            return GoFuture::new(fut, info);
+        }
+        GoFuture {
+            fut,
+            span: boxed_span(id, name.as_deref(), location),
+            record: Record::Unregistered(Unregistered {
+                id,
+                name,
+                location,
+                parent,
+                alive: Alive::new(),
+            }),
+        }
+    }
+
+    /// The goroutine's id.
+    pub(crate) fn id(&self) -> u64 {
+        match &self.record {
+            Record::Unregistered(u) => u.id,
+            Record::Registered(r) => r.info.id,
+            Record::Finished => unreachable!("asked for a finished goroutine's id"),
+        }
+    }
+
+    /// The registry record of a goroutine made with [`GoFuture::new`].
     pub(crate) fn info(&self) -> &Arc<Info> {
-        &self.info
+        match &self.record {
+            Record::Registered(r) => &r.info,
+            _ => unreachable!("`GoFuture::new` registers its goroutine"),
+        }
     }
 }
 
@@ -76,82 +181,160 @@ impl<F: Future> Future for GoFuture<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let info: &Arc<Info> = this.info;
         let _entered = this.span.as_deref().map(Span::enter);
-        info.state.store(RUNNING, Ordering::Relaxed);
-        info.epoch.store(
-            info.epoch.load(Ordering::Relaxed).wrapping_add(1),
-            Ordering::Relaxed,
-        );
-        // Poll with the counting waker when it exists and forwards to the waker tokio gave us.
-        // The first poll, and polls by an unusual executor whose waker changed, use tokio's
-        // waker directly ("uncounted": the deadlock detector wakes such a goroutine once to
-        // get a counted poll before it trusts its state).
-        let counted = match (this.waker.as_ref(), info.task_waker.get()) {
-            (Some(_), Some(w)) => w.will_wake(cx.waker()),
-            _ => false,
-        };
-        let prev = CTX.replace(PollCtx {
-            id: info.id,
-            report: None,
-            blocking: false,
-        });
-        let progress_before = PROGRESS.get();
-        let fut = this.fut;
-        let waker: Option<&Waker> = this.waker.as_ref().filter(|_| counted);
-        let main_deadlock = info.kind == Kind::Main && info.deadlock_panic.load(Ordering::Relaxed);
-        let task_cx = &mut *cx;
-        let res = std::panic::catch_unwind(AssertUnwindSafe(move || {
-            if main_deadlock {
-                match crate::synctest::deadlock_report(info.group) {
-                    Some(report) => panic!("{report}"),
-                    None => panic!(
-                        "all goroutines are asleep - deadlock!\n\n{}",
-                        crate::dump::dump_group(info.group)
-                    ),
+        let (out, group) = match this.record {
+            Record::Unregistered(u) => {
+                let (res, report) = poll_as(this.fut, u.id, None, None, cx);
+                if matches!(res, Ok(Poll::Pending)) {
+                    let Record::Unregistered(u) = std::mem::replace(this.record, Record::Finished)
+                    else {
+                        unreachable!()
+                    };
+                    *this.record = Record::Registered(register_pending(u, report, cx));
+                    LAST_POLL.set(report);
+                    return Poll::Pending;
                 }
+                let out = match res {
+                    Ok(p) => p.map(Ok),
+                    Err(payload) => {
+                        let Record::Unregistered(u) =
+                            std::mem::replace(this.record, Record::Finished)
+                        else {
+                            unreachable!()
+                        };
+                        let (info, alive) = u.into_info();
+                        let caught = on_panic(&info, payload);
+                        drop(alive);
+                        Poll::Ready(Err(Box::new(caught)))
+                    }
+                };
+                (out, 0)
             }
-            match waker {
-                Some(w) => fut.poll(&mut Context::from_waker(w)),
-                None => fut.poll(task_cx),
-            }
-        }));
-        let ctx = CTX.replace(prev);
-        match res {
-            Ok(Poll::Pending) => {
-                if this.waker.is_none() {
-                    let _ = info.task_waker.set(cx.waker().clone());
-                    *this.waker = Some(Waker::from(Arc::clone(info)));
-                }
-                let progressed = PROGRESS.get() != progress_before;
-                let report = ctx.report.map(|(op, site)| BlockedAt { op, site });
-                info.after_pending(report, this.last_block, counted, progressed);
-                LAST_POLL.set(ctx.report);
-                if info.group != 0 {
-                    crate::synctest::on_event(info.group);
-                }
-                Poll::Pending
-            }
-            Ok(Poll::Ready(v)) => {
-                LAST_POLL.set(None);
+            Record::Registered(r) => {
+                let info: &Arc<Info> = &r.info;
+                info.state.store(RUNNING, Ordering::Relaxed);
+                info.epoch.store(
+                    info.epoch.load(Ordering::Relaxed).wrapping_add(1),
+                    Ordering::Relaxed,
+                );
+                // Poll with the counting waker when it exists and forwards to the waker tokio
+                // gave us. The first poll, and polls by an unusual executor whose waker
+                // changed, use tokio's waker directly ("uncounted": the deadlock detector
+                // wakes such a goroutine once to get a counted poll before it trusts its
+                // state).
+                let counted = match (r.waker.as_ref(), info.task_waker.get()) {
+                    (Some(_), Some(w)) => w.will_wake(cx.waker()),
+                    _ => false,
+                };
+                let progress_before = PROGRESS.get();
+                let waker = r.waker.as_ref().filter(|_| counted);
+                let main = (info.kind == Kind::Main).then_some(&**info);
+                let (res, report) = poll_as(this.fut, info.id, waker, main, cx);
                 let group = info.group;
-                this.reg.take();
-                *this.waker = None;
-                registry::pool::put(this.info);
-                if group != 0 {
-                    crate::synctest::on_event(group);
-                }
-                Poll::Ready(Ok(v))
+                let out = match res {
+                    Ok(Poll::Pending) => {
+                        if r.waker.is_none() {
+                            let _ = info.task_waker.set(cx.waker().clone());
+                            r.waker = Some(Waker::from(Arc::clone(info)));
+                        }
+                        let progressed = PROGRESS.get() != progress_before;
+                        let at = report.map(|(op, site)| BlockedAt { op, site });
+                        info.after_pending(at, &mut r.last_block, counted, progressed);
+                        LAST_POLL.set(report);
+                        if group != 0 {
+                            crate::synctest::on_event(group);
+                        }
+                        return Poll::Pending;
+                    }
+                    Ok(Poll::Ready(v)) => {
+                        let Record::Registered(r) =
+                            std::mem::replace(this.record, Record::Finished)
+                        else {
+                            unreachable!()
+                        };
+                        let Registration {
+                            mut info,
+                            waker,
+                            reg,
+                            alive,
+                            ..
+                        } = r;
+                        drop((reg, waker, alive));
+                        registry::pool::put(&mut info);
+                        Poll::Ready(Ok(v))
+                    }
+                    Err(payload) => {
+                        let caught = on_panic(info, payload);
+                        *this.record = Record::Finished;
+                        Poll::Ready(Err(Box::new(caught)))
+                    }
+                };
+                (out, group)
             }
-            Err(payload) => {
-                LAST_POLL.set(None);
-                let caught = on_panic(info, payload);
-                this.reg.take();
-                if info.group != 0 {
-                    crate::synctest::on_event(info.group);
-                }
-                Poll::Ready(Err(Box::new(caught)))
+            Record::Finished => panic!("a goroutine's future was polled after it finished"),
+        };
+        LAST_POLL.set(None);
+        if group != 0 {
+            crate::synctest::on_event(group);
+        }
+        out
+    }
+}
+
+/// Polls `fut` as goroutine `id` (what [`CTX`] says while it runs), with `waker` instead of
+/// `cx`'s when given, catching a panic. `main` is the main goroutine's record: under
+/// `Deadlock::Panic` the detector asks it to panic with the report. Returns the poll's result
+/// and the gocsp operation that reported blocking during it.
+// Inlined into both callers, so that the first poll's call (no waker, no main goroutine)
+// compiles without those branches.
+#[inline(always)]
+fn poll_as<F: Future>(
+    fut: Pin<&mut F>,
+    id: u64,
+    waker: Option<&Waker>,
+    main: Option<&Info>,
+    cx: &mut Context<'_>,
+) -> (std::thread::Result<Poll<F::Output>>, Report) {
+    let prev = CTX.replace(PollCtx {
+        id,
+        blocking: false,
+    });
+    let prev_report = REPORT.take();
+    let res = std::panic::catch_unwind(AssertUnwindSafe(move || {
+        if let Some(info) = main.filter(|i| i.deadlock_panic.load(Ordering::Relaxed)) {
+            match crate::synctest::deadlock_report(info.group) {
+                Some(report) => panic!("{report}"),
+                None => panic!(
+                    "all goroutines are asleep - deadlock!\n\n{}",
+                    crate::dump::dump_group(info.group)
+                ),
             }
         }
+        match waker {
+            Some(w) => fut.poll(&mut Context::from_waker(w)),
+            None => fut.poll(cx),
+        }
+    }));
+    CTX.set(prev);
+    (res, REPORT.replace(prev_report))
+}
+
+/// Registers a goroutine whose first poll just returned `Pending`, blocked in `report` if a
+/// gocsp operation reported.
+fn register_pending(u: Unregistered, report: Report, cx: &Context<'_>) -> Registration {
+    let (info, alive) = u.into_info();
+    info.state.store(RUNNING, Ordering::Relaxed);
+    let _ = info.task_waker.set(cx.waker().clone());
+    let mut last_block = None;
+    let at = report.map(|(op, site)| BlockedAt { op, site });
+    info.after_pending(at, &mut last_block, false, false);
+    // Registered after its state is written: a dump or the detector never sees it half made.
+    let reg = registry::register(&info);
+    Registration {
+        waker: Some(Waker::from(Arc::clone(&info))),
+        info,
+        last_block,
+        reg,
+        alive,
     }
 }
