@@ -8,8 +8,9 @@ use crate::util::{self, cargo, cargo_toolchain, split_passthrough, take_opt, Res
 /// Integration-test files of gocsp-channel that also run under Miri (besides its unit tests).
 /// They must keep iteration counts small under `cfg(miri)`. `--test NAME` adds more.
 /// Integration tests of gocsp-channel run under Miri by default: the rendezvous core, the
-/// Stream/Sink adapters and the allocation-free paths (iteration counts shrink under cfg(miri)).
-const MIRI_TESTS: &[&str] = &["zero", "stream_sink"];
+/// Stream/Sink adapters and the allocation-free paths (iteration counts shrink under cfg(miri)),
+/// and a panic under a select's lock guards (a hand-made `RawWaker`).
+const MIRI_TESTS: &[&str] = &["zero", "stream_sink", "panic_safety"];
 
 /// The flags given to Miri, each with the reason it is there (as crossbeam's `ci/miri.sh`).
 const MIRIFLAGS: &[(&str, &str)] = &[

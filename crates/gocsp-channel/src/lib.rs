@@ -79,7 +79,7 @@
 //!
 //! `unsafe` lives in two files only: `lock.rs`, the channel lock, whose raw API lets one holder
 //! take several locks at once, and `select.rs`, whose engine holds the locks of all its cases
-//! through that raw API. Every `unsafe` block and impl carries a `// SAFETY:` comment directly
+//! through that raw API, behind guards that release them on drop (on a panic too). Every `unsafe` block and impl carries a `// SAFETY:` comment directly
 //! above it. The other gocsp crates forbid `unsafe` altogether.
 
 #![warn(missing_docs)]

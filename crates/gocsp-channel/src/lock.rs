@@ -3,8 +3,9 @@
 //! Ordinary channel operations use [`Lock::lock`] and get an RAII [`Guard`]. The select engine
 //! must hold the locks of all its channels at once, taken in address order and each distinct
 //! channel only once (Go's `sellock`), over a type-erased list of cases. It therefore takes
-//! locks with [`Lock::raw_lock`] and releases them with [`Lock::raw_unlock`], and while it holds
-//! one, each case reaches the channel state with [`Lock::locked_mut`].
+//! locks with [`Lock::raw_lock`] and releases them with [`Lock::raw_unlock`] (from the guards
+//! `AllLocked` and `OneLocked`, whose drop unlocks), and while it holds one, each case reaches
+//! the channel state with [`Lock::locked_mut`].
 //!
 //! This module holds the crate's only `unsafe` API; `select.rs` calls its unsafe parts
 //! (`raw_unlock`, `locked_mut`), with a `SAFETY:` comment at each call.

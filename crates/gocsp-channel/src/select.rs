@@ -968,22 +968,17 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
         }
         let order = &mut order[..];
         sort_small(order);
-        let mut prev = 0usize;
-        for &(addr, i) in order.iter() {
-            if addr != prev {
-                self.cases[i as usize].lock();
-                prev = addr;
-            }
-        }
+        // Declared before the locks are taken, so that while unwinding from a panic under them
+        // the locks are released before the wakers are dropped.
+        let mut wakes = Wakes::new();
+        let mut locked = AllLocked::lock(&mut *self.cases, order);
         if self.has_default {
             // Next time, `all_idle` may answer without these locks.
             for &(_, i) in order.iter() {
-                // SAFETY: every channel case's lock is held (taken just above).
-                unsafe { self.cases[i as usize].arm_hint() };
+                locked.arm_hint(i as usize);
             }
         }
 
-        let mut wakes = Wakes::new();
         let mut excluded = Excluded::new(n);
         let result = 'choose: loop {
             // Ready cases: count them and find the first in written order.
@@ -991,7 +986,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
             let mut first = usize::MAX;
             for &(_, i) in order.iter() {
                 let i = i as usize;
-                if self.is_candidate(i, &excluded) {
+                if locked.is_candidate(i, &excluded) {
                     ready += 1;
                     first = first.min(i);
                 }
@@ -1006,8 +1001,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                 let mut j = random_below(ready);
                 let mut pick = first;
                 for i in first..n {
-                    if matches!(self.cases[i].kind(), Kind::Chan(_))
-                        && self.is_candidate(i, &excluded)
+                    if matches!(locked.kind(i), Kind::Chan(_)) && locked.is_candidate(i, &excluded)
                     {
                         if j == 0 {
                             pick = i;
@@ -1018,8 +1012,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                 }
                 pick
             };
-            // SAFETY: every channel case's lock is held (taken above, released below).
-            match unsafe { self.cases[pick].fire(&mut self.sig, pick, &mut wakes) } {
+            match locked.fire(pick, &mut self.sig, &mut wakes) {
                 Fire::Done => break 'choose Some((pick, false)),
                 Fire::Committed => break 'choose Some((pick, true)),
                 Fire::NotReady => excluded.insert(pick),
@@ -1031,8 +1024,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                 if self.registered {
                     for j in 0..n {
                         if j != i {
-                            // SAFETY: every channel case's lock is held.
-                            unsafe { self.cases[j].unregister() };
+                            locked.unregister(j);
                         }
                     }
                 }
@@ -1060,8 +1052,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                 };
                 for k in 0..n {
                     let j = (start + k) % n;
-                    // SAFETY: every channel case's lock is held.
-                    unsafe { self.cases[j].register(&sig, j) };
+                    locked.register(j, &sig);
                 }
                 // Still under every lock: from here on channels may select us.
                 sig.store(SignalState::Waiting);
@@ -1069,15 +1060,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
             }
         };
 
-        let mut prev = 0usize;
-        for &(addr, i) in order.iter().rev() {
-            if addr != prev {
-                // SAFETY: this channel was locked above, once, on this thread, and no reference
-                // from `locked_mut` outlives the case method that made it.
-                unsafe { self.cases[i as usize].unlock() };
-                prev = addr;
-            }
-        }
+        drop(locked);
         wakes.wake_all();
         out
     }
@@ -1092,21 +1075,17 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
             Kind::Chan(_) => {}
         }
         let mut wakes = Wakes::new();
-        self.cases[i].lock();
-        // SAFETY: this case's channel lock is held until `unlock` below.
-        let fired = unsafe {
-            if self.cases[i].ready() {
-                self.cases[i].fire(&mut self.sig, i, &mut wakes)
-            } else {
-                Fire::NotReady
-            }
+        let mut locked = OneLocked::lock(&mut *self.cases[i]);
+        let fired = if locked.ready() {
+            locked.fire(i, &mut self.sig, &mut wakes)
+        } else {
+            Fire::NotReady
         };
         if fired == Fire::Committed {
             // Before unlocking: the sender we committed to wakes this waker.
             self.sig.get().set_waker(cx.waker());
         }
-        // SAFETY: locked above on this thread; no `locked_mut` borrow remains.
-        unsafe { self.cases[i].unlock() };
+        drop(locked);
         wakes.wake_all();
         match fired {
             Fire::Done => Some(PassResult::Fired(i)),
@@ -1117,15 +1096,123 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
             Fire::NotReady => None,
         }
     }
+}
 
-    /// A channel case `i`, not excluded, ready now. Called only from `pass`, which holds every
-    /// channel case's lock.
+/// The locks of a pass: those of every distinct channel of the select's channel cases, taken
+/// in address order (Go's `sellock`) and released in the reverse order when the guard drops —
+/// at the end of the pass, or while unwinding from a panic under them (a waker's `clone` is
+/// user code, and runs under these locks), so a panic never leaves a channel locked. Taking a
+/// lock never panics, so the guard covers every lock it took.
+///
+/// While it lives, the case methods that need their channel's lock are called through it.
+struct AllLocked<'g, 'a, D: ?Sized + Case> {
+    cases: &'g mut [&'a mut D],
+    /// `(channel address, case index)` of every channel case, sorted by address.
+    order: &'g [(usize, u32)],
+}
+
+impl<'g, 'a, D: ?Sized + Case> AllLocked<'g, 'a, D> {
+    /// Locks each distinct channel of `order` (sorted by address) once.
+    #[inline]
+    fn lock(cases: &'g mut [&'a mut D], order: &'g [(usize, u32)]) -> Self {
+        let mut prev = 0usize;
+        for &(addr, i) in order {
+            if addr != prev {
+                cases[i as usize].lock();
+                prev = addr;
+            }
+        }
+        AllLocked { cases, order }
+    }
+
+    #[inline]
+    fn kind(&self, i: usize) -> Kind {
+        self.cases[i].kind()
+    }
+
+    /// A channel case `i`, not excluded, ready now.
+    #[inline]
     fn is_candidate(&self, i: usize, excluded: &Excluded) -> bool {
         if excluded.contains(i) {
             return false;
         }
-        // SAFETY: called only from `pass`, which holds every channel case's lock.
+        // SAFETY: the guard holds the lock of every channel case (a case without a channel
+        // needs none).
         unsafe { self.cases[i].ready() }
+    }
+
+    #[inline]
+    fn arm_hint(&self, i: usize) {
+        // SAFETY: the guard holds the lock of every channel case.
+        unsafe { self.cases[i].arm_hint() }
+    }
+
+    #[inline]
+    fn fire(&mut self, i: usize, sig: &mut SigSlot, wakes: &mut Wakes) -> Fire {
+        // SAFETY: the guard holds the lock of every channel case.
+        unsafe { self.cases[i].fire(sig, i, wakes) }
+    }
+
+    #[inline]
+    fn register(&mut self, i: usize, sig: &Arc<Signal>) {
+        // SAFETY: the guard holds the lock of every channel case.
+        unsafe { self.cases[i].register(sig, i) }
+    }
+
+    #[inline]
+    fn unregister(&mut self, i: usize) {
+        // SAFETY: the guard holds the lock of every channel case.
+        unsafe { self.cases[i].unregister() }
+    }
+}
+
+impl<D: ?Sized + Case> Drop for AllLocked<'_, '_, D> {
+    #[inline]
+    fn drop(&mut self) {
+        let mut prev = 0usize;
+        for &(addr, i) in self.order.iter().rev() {
+            if addr != prev {
+                // SAFETY: `lock` took this channel's lock once, on this thread, and no reference
+                // from `locked_mut` outlives the case method that made it.
+                unsafe { self.cases[i as usize].unlock() };
+                prev = addr;
+            }
+        }
+    }
+}
+
+/// The lock of one channel case (the first poll's walk), released when the guard drops, on a
+/// panic too (as [`AllLocked`]).
+struct OneLocked<'g, D: ?Sized + Case> {
+    case: &'g mut D,
+}
+
+impl<'g, D: ?Sized + Case> OneLocked<'g, D> {
+    #[inline]
+    fn lock(case: &'g mut D) -> Self {
+        case.lock();
+        OneLocked { case }
+    }
+
+    #[inline]
+    fn ready(&self) -> bool {
+        // SAFETY: the guard holds the case's lock.
+        unsafe { self.case.ready() }
+    }
+
+    #[inline]
+    fn fire(&mut self, i: usize, sig: &mut SigSlot, wakes: &mut Wakes) -> Fire {
+        // SAFETY: the guard holds the case's lock.
+        unsafe { self.case.fire(sig, i, wakes) }
+    }
+}
+
+impl<D: ?Sized + Case> Drop for OneLocked<'_, D> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: `lock` took this channel's lock on this thread, and no reference from
+        // `locked_mut` outlives the case method that made it.
+        unsafe { self.case.unlock() }
     }
 }
 

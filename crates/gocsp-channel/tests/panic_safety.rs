@@ -1,0 +1,52 @@
+//! A panic in user code that runs while a select holds channel locks leaves every channel
+//! usable: the select takes its locks through guards that release them while unwinding.
+//!
+//! The user code that runs under a select's locks is a waker's `clone` (a select registers its
+//! waker while it holds the lock of every case, "register, then check again"). Here it panics.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::task::{Context, RawWaker, RawWakerVTable, Waker};
+use std::time::Duration;
+
+use gocsp_channel::__private::{select, RecvCase};
+use gocsp_channel::chan;
+
+fn clone_panics(_: *const ()) -> RawWaker {
+    panic!("this waker's clone panics");
+}
+fn no_op(_: *const ()) {}
+static PANICKY: RawWakerVTable = RawWakerVTable::new(clone_panics, no_op, no_op, no_op);
+
+#[test]
+fn a_panic_under_a_selects_locks_leaves_its_channels_unlocked() {
+    let (tx1, rx1) = chan::<u32>(1);
+    let (tx2, rx2) = chan::<u32>(1);
+
+    // SAFETY: every function of the vtable ignores the (null) data pointer, and `clone` never
+    // returns, so no `RawWaker` is ever built from another one.
+    let waker = unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &PANICKY)) };
+    let mut cx = Context::from_waker(&waker);
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        let (mut a, mut b) = (RecvCase::new(Some(&rx1)), RecvCase::new(Some(&rx2)));
+        let mut cases: [&mut (dyn gocsp_channel::__private::Case + Send); 2] = [&mut a, &mut b];
+        let fut = std::pin::pin!(select(&mut cases, false, false));
+        // Nothing is ready: the select locks both channels and registers its waker.
+        let _ = fut.poll(&mut cx);
+    }));
+    assert!(panicked.is_err(), "the waker's clone was expected to panic");
+
+    // Another thread uses both channels; were a lock still held, it would spin forever.
+    let (done_tx, done_rx) = mpsc::channel();
+    let user = std::thread::spawn(move || {
+        tx1.try_send(1).unwrap();
+        tx2.try_send(2).unwrap();
+        done_tx.send((rx1.try_recv(), rx2.try_recv())).unwrap();
+    });
+    let got = done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a channel stayed locked after the panic");
+    assert_eq!(got, (Ok(1), Ok(2)));
+    user.join().unwrap();
+}
