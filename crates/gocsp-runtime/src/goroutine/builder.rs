@@ -191,11 +191,12 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    // Inside a tokio task the runtime is known: spawn on it without cloning its handle (two
-    // atomic operations on a line every worker shares). Elsewhere, find it or explain.
-    let rt = tokio::task::try_id()
-        .is_none()
-        .then(|| runtime_handle("go!()"));
+    // Inside a tokio task or a goroutine (the main goroutine runs in `block_on`, a blocking
+    // one on tokio's blocking pool) the runtime is known: spawn on it without cloning its
+    // handle (two atomic operations on a line every worker shares). Elsewhere, find it or
+    // explain.
+    let known = tokio::task::try_id().is_some() || registry::current_id().is_some();
+    let rt = (!known).then(|| runtime_handle("go!()"));
     let handle_name = name.clone();
     let fut = GoFuture::spawned(fut, name, location);
     let id = fut.id();

@@ -146,31 +146,39 @@ impl<T> Future for GoHandle<T> {
     type Output = Result<T, GoError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let out = match Pin::new(&mut self.join).poll(cx) {
-            Poll::Ready(out) => out,
+        match Pin::new(&mut self.join).poll(cx) {
+            Poll::Ready(Ok(Ok(v))) => Poll::Ready(Ok(v)),
+            Poll::Ready(Ok(Err(caught))) => Poll::Ready(Err(caught.error)),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.join_error(e))),
             Poll::Pending => {
                 // Waiting for another goroutine is waiting on gocsp: if that goroutine is
                 // asleep forever, so is this one (the deadlock detector relies on it).
                 hook::blocked(Op::Other("goroutine join"), self.location);
-                return Poll::Pending;
+                Poll::Pending
             }
-        };
-        let name = || self.name.as_deref().map(str::to_owned);
-        Poll::Ready(match out {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(caught)) => Err(caught.error),
-            Err(e) if e.is_cancelled() => Err(GoError::Cancelled {
+        }
+    }
+}
+
+impl<T> GoHandle<T> {
+    /// The error for a goroutine that tokio reports as cancelled or panicked.
+    #[cold]
+    fn join_error(&self, e: tokio::task::JoinError) -> GoError {
+        let name = self.name.as_deref().map(str::to_owned);
+        if e.is_cancelled() {
+            GoError::Cancelled {
                 id: self.id,
-                name: name(),
+                name,
                 location: self.location,
-            }),
+            }
+        } else {
             // A panic tokio caught outside our wrapper: in the goroutine's destructor.
-            Err(e) => Err(GoError::Panicked {
+            GoError::Panicked {
                 id: self.id,
-                name: name(),
+                name,
                 message: panic_message(&*e.into_panic()),
                 location: self.location,
-            }),
-        })
+            }
+        }
     }
 }

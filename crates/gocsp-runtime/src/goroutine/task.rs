@@ -97,6 +97,7 @@ pin_project! {
     }
 }
 
+#[inline]
 fn boxed_span(
     id: u64,
     name: Option<&str>,
@@ -107,6 +108,16 @@ fn boxed_span(
     if tracing::level_filters::LevelFilter::current() < tracing::Level::INFO {
         return None;
     }
+    build_span(id, name, location)
+}
+
+#[cold]
+#[inline(never)]
+fn build_span(
+    id: u64,
+    name: Option<&str>,
+    location: &'static Location<'static>,
+) -> Option<Box<Span>> {
     let span = span_for(id, name, location);
     (!span.is_disabled()).then(|| Box::new(span))
 }
@@ -132,6 +143,7 @@ impl<F: Future> GoFuture<F> {
 
     /// A goroutine spawned by `go!`: registered when its first poll returns `Pending` when it
     /// runs outside a test, from the start inside one.
+    #[inline(always)]
     pub(crate) fn spawned(
         fut: F,
         name: Option<Arc<str>>,
