@@ -73,14 +73,15 @@
 //! # Internals
 //!
 //! One lock per channel, as Go's `hchan`, over a single state machine for every capacity
-//! (`chan.rs`); waiting operations are entries in the channel's queues (`queue.rs`), found again
-//! by id, so a wait allocates nothing (`waiters.rs`, `ops.rs`); the select engine locks all its channels
-//! in address order (`select.rs`).
+//! (`chan.rs`); waiting operations are entries in the channel's queues (`queue.rs`), found
+//! again by id, so a wait allocates nothing (`waiters.rs`, `ops.rs`); the select engine locks
+//! all its channels in address order (`select/`).
 //!
-//! `unsafe` lives in two files only: `lock.rs`, the channel lock, whose raw API lets one holder
-//! take several locks at once, and `select.rs`, whose engine holds the locks of all its cases
-//! through that raw API, behind guards that release them on drop (on a panic too). Every `unsafe` block and impl carries a `// SAFETY:` comment directly
-//! above it. The other gocsp crates forbid `unsafe` altogether.
+//! `unsafe` lives in three files only: `lock.rs`, the channel lock, whose raw API lets one
+//! holder take several locks at once, and the select engine's `select/locks.rs` and
+//! `select/cases.rs`, which hold the locks of all its cases through that raw API, behind guards
+//! that release them on drop (on a panic too). Every `unsafe` block and impl carries a
+//! `// SAFETY:` comment directly above it. The other gocsp crates forbid `unsafe` altogether.
 
 #![warn(missing_docs)]
 

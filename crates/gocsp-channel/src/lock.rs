@@ -7,8 +7,9 @@
 //! `AllLocked` and `OneLocked`, whose drop unlocks), and while it holds one, each case reaches
 //! the channel state with [`Lock::locked_mut`].
 //!
-//! This module holds the crate's only `unsafe` API; `select.rs` calls its unsafe parts
-//! (`raw_unlock`, `locked_mut`), with a `SAFETY:` comment at each call.
+//! This module holds the crate's only `unsafe` API; the select engine calls its unsafe parts
+//! (`raw_unlock`, `locked_mut`) from `select/locks.rs` and `select/cases.rs`, with a `SAFETY:`
+//! comment at each call.
 
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};

@@ -1,9 +1,9 @@
 //! Who waits on a channel, and how a waiter learns what happened to it.
 //!
 //! A waiting operation is an entry in one of the channel's queues (`recvq`, `sendq`, each a
-//! `WaitQueue`), owned by the channel state and touched only under the channel lock. Entries carry an id unique within
-//! their channel; the future that registered an entry finds it again by that id, so no entry is
-//! ever allocated separately or shared between threads.
+//! `WaitQueue`), owned by the channel state and touched only under the channel lock. Entries
+//! carry an id unique within their channel; the future that registered an entry finds it again
+//! by that id, so no entry is ever allocated separately or shared between threads.
 //!
 //! An entry is woken in one of two ways:
 //! - [`Who::Task`]: a plain future or blocking call. Whoever completes it writes an [`Outcome`]

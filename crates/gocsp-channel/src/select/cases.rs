@@ -1,0 +1,424 @@
+//! The case types `select!` builds: a receive, a lazy send, a future.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::imp::CaseImpl;
+use super::{Fire, Kind, SigSlot};
+use crate::chan::{Wakes, RECV_MAYBE, SEND_MAYBE};
+use crate::error::SendError;
+use crate::loom::Arc;
+use crate::waiters::{Outcome, Signal, SignalState, Who};
+use crate::{Permit, Receiver, Sender};
+
+/// A `recv(rx)` case.
+pub struct RecvCase<'a, T> {
+    rx: Option<&'a Receiver<T>>,
+    reg: Option<u64>,
+    out: Option<Option<T>>,
+}
+
+impl<'a, T> RecvCase<'a, T> {
+    /// A receive case on `rx`; `None` is Go's nil channel (never ready).
+    pub fn new(rx: Option<&'a Receiver<T>>) -> Self {
+        RecvCase {
+            rx,
+            reg: None,
+            out: None,
+        }
+    }
+
+    /// The received value (`None`: closed and drained) once this case fired.
+    ///
+    /// # Panics
+    /// If the case did not fire.
+    pub fn take(&mut self) -> Option<T> {
+        self.out
+            .take()
+            .expect("RecvCase::take on a case that did not fire")
+    }
+}
+
+impl<T> CaseImpl for RecvCase<'_, T> {
+    fn idle_hint(&self) -> Option<u64> {
+        let Some(rx) = self.rx else { return Some(0) };
+        rx.chan.state.idle_hint(RECV_MAYBE)
+    }
+    fn kind(&self) -> Kind {
+        match self.rx {
+            Some(rx) => Kind::Chan(Arc::as_ptr(&rx.chan) as *const u8 as usize),
+            None => Kind::Nil,
+        }
+    }
+    fn lock(&self) {
+        if let Some(rx) = self.rx {
+            rx.chan.state.raw_lock();
+        }
+    }
+    fn check_bubble(&self) {
+        if let Some(rx) = self.rx {
+            rx.chan.check_bubble();
+        }
+    }
+    fn bubble(&self) -> Option<u32> {
+        self.rx.map(|rx| rx.chan.bubble)
+    }
+    unsafe fn unlock(&self) {
+        if let Some(rx) = self.rx {
+            // SAFETY: the caller locked this channel with `lock` (this method's contract).
+            unsafe { rx.chan.state.raw_unlock() }
+        }
+    }
+    unsafe fn arm_hint(&self) {
+        if let Some(rx) = self.rx {
+            // SAFETY: the caller holds the lock, and this reference ends with this call.
+            unsafe { rx.chan.state.locked_mut() }.arm_hint();
+        }
+    }
+    unsafe fn ready(&self) -> bool {
+        let Some(rx) = self.rx else { return false };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { rx.chan.state.locked_mut() };
+        st.recv_ready()
+    }
+    unsafe fn fire(&mut self, sig: &mut SigSlot, case: usize, wakes: &mut Wakes) -> Fire {
+        let Some(rx) = self.rx else {
+            return Fire::NotReady;
+        };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { rx.chan.state.locked_mut() };
+        if let Some(id) = self.reg.take() {
+            st.remove_recv(id);
+        }
+        if let Some(v) = st.try_take(wakes) {
+            self.out = Some(Some(v));
+            return Fire::Done;
+        }
+        if st.drained() {
+            self.out = Some(None);
+            return Fire::Done;
+        }
+        // The signal is fetched (perhaps made) only if a lazy sender is granted this case.
+        let who = || Who::Select {
+            sig: sig.get().clone(),
+            case,
+        };
+        match st.commit_recv(who, wakes) {
+            Some(id) => {
+                self.reg = Some(id);
+                // The owner holds every lock of its select: nobody else can touch the signal.
+                sig.get().store(SignalState::Won(case));
+                Fire::Committed
+            }
+            None => Fire::NotReady,
+        }
+    }
+    unsafe fn register(&mut self, sig: &Arc<Signal>, case: usize) {
+        let Some(rx) = self.rx else { return };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { rx.chan.state.locked_mut() };
+        if let Some(id) = self.reg {
+            if st.recv_entry(id).is_some() {
+                return;
+            }
+        }
+        self.reg = Some(st.queue_recv(Who::Select {
+            sig: sig.clone(),
+            case,
+        }));
+    }
+    unsafe fn unregister(&mut self) {
+        let (Some(rx), Some(id)) = (self.rx, self.reg.take()) else {
+            return;
+        };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { rx.chan.state.locked_mut() };
+        st.remove_recv(id);
+    }
+    fn poll_fut(&mut self, _cx: &mut Context<'_>) -> bool {
+        false
+    }
+    fn complete(&mut self, sig: &Signal, case: usize) -> Poll<bool> {
+        let (Some(rx), Some(id)) = (self.rx, self.reg) else {
+            return Poll::Ready(false);
+        };
+        let mut st = rx.chan.state.lock();
+        match st.take_outcome(id) {
+            Some(Outcome::Value(v)) => {
+                self.reg = None;
+                self.out = Some(Some(v));
+                Poll::Ready(true)
+            }
+            Some(_) => unreachable!("a receiver only gets values"),
+            None if sig.state() == SignalState::Won(case) && st.is_claimed(id) => Poll::Pending,
+            None => Poll::Ready(false),
+        }
+    }
+    fn undo_win(&mut self, sig: &Signal, case: usize, wakes: &mut Wakes) -> bool {
+        let (Some(rx), Some(id)) = (self.rx, self.reg) else {
+            return true;
+        };
+        let mut st = rx.chan.state.lock();
+        if sig.state() != SignalState::Won(case) {
+            return false;
+        }
+        st.undo_recv(id, wakes);
+        self.reg = None;
+        sig.store(SignalState::Cancelled);
+        true
+    }
+    fn cancel(&mut self, wakes: &mut Wakes) {
+        let (Some(rx), Some(id)) = (self.rx, self.reg.take()) else {
+            return;
+        };
+        let mut st = rx.chan.state.lock();
+        st.undo_recv(id, wakes);
+    }
+}
+
+/// A `send(tx, value)` case. The value is not part of the case: the select hands out a
+/// [`Permit`] and the value is evaluated only if this case fired.
+pub struct SendCase<'a, T> {
+    tx: Option<&'a Sender<T>>,
+    reg: Option<u64>,
+    out: Option<Result<Permit<T>, SendError<()>>>,
+}
+
+impl<'a, T> SendCase<'a, T> {
+    /// A send case on `tx`; `None` is Go's nil channel (never ready).
+    pub fn new(tx: Option<&'a Sender<T>>) -> Self {
+        SendCase {
+            tx,
+            reg: None,
+            out: None,
+        }
+    }
+
+    /// The permit to send with (or `Err` if the channel is closed) once this case fired.
+    ///
+    /// # Panics
+    /// If the case did not fire.
+    pub fn take(&mut self) -> Result<Permit<T>, SendError<()>> {
+        self.out
+            .take()
+            .expect("SendCase::take on a case that did not fire")
+    }
+}
+
+/// Completes a fired send case with its value: sends through the permit, or hands the value
+/// back if the channel was closed.
+///
+/// ```
+/// use gocsp_channel::__private::complete_send;
+/// use gocsp_channel::SendError;
+/// assert_eq!(complete_send::<u8>(Err(SendError(())), 7), Err(SendError(7)));
+/// ```
+pub fn complete_send<T>(p: Result<Permit<T>, SendError<()>>, value: T) -> Result<(), SendError<T>> {
+    match p {
+        Ok(p) => {
+            p.send(value);
+            Ok(())
+        }
+        Err(_) => Err(SendError(value)),
+    }
+}
+
+impl<T> CaseImpl for SendCase<'_, T> {
+    fn idle_hint(&self) -> Option<u64> {
+        let Some(tx) = self.tx else { return Some(0) };
+        tx.chan.state.idle_hint(SEND_MAYBE)
+    }
+    fn kind(&self) -> Kind {
+        match self.tx {
+            Some(tx) => Kind::Chan(Arc::as_ptr(&tx.chan) as *const u8 as usize),
+            None => Kind::Nil,
+        }
+    }
+    fn lock(&self) {
+        if let Some(tx) = self.tx {
+            tx.chan.state.raw_lock();
+        }
+    }
+    fn check_bubble(&self) {
+        if let Some(tx) = self.tx {
+            tx.chan.check_bubble();
+        }
+    }
+    fn bubble(&self) -> Option<u32> {
+        self.tx.map(|tx| tx.chan.bubble)
+    }
+    unsafe fn unlock(&self) {
+        if let Some(tx) = self.tx {
+            // SAFETY: the caller locked this channel with `lock` (this method's contract).
+            unsafe { tx.chan.state.raw_unlock() }
+        }
+    }
+    unsafe fn arm_hint(&self) {
+        if let Some(tx) = self.tx {
+            // SAFETY: the caller holds the lock, and this reference ends with this call.
+            unsafe { tx.chan.state.locked_mut() }.arm_hint();
+        }
+    }
+    unsafe fn ready(&self) -> bool {
+        let Some(tx) = self.tx else { return false };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { tx.chan.state.locked_mut() };
+        st.send_ready()
+    }
+    unsafe fn fire(&mut self, _sig: &mut SigSlot, _case: usize, _wakes: &mut Wakes) -> Fire {
+        let Some(tx) = self.tx else {
+            return Fire::NotReady;
+        };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { tx.chan.state.locked_mut() };
+        if let Some(id) = self.reg.take() {
+            st.remove_send(id);
+        }
+        if st.is_closed() {
+            self.out = Some(Err(SendError(())));
+            return Fire::Done;
+        }
+        match st.try_reserve() {
+            Some(g) => {
+                self.out = Some(Ok(Permit::new(tx.chan.clone(), g)));
+                Fire::Done
+            }
+            None => Fire::NotReady,
+        }
+    }
+    unsafe fn register(&mut self, sig: &Arc<Signal>, case: usize) {
+        let Some(tx) = self.tx else { return };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { tx.chan.state.locked_mut() };
+        if let Some(id) = self.reg {
+            if st.send_entry(id).is_some() {
+                return;
+            }
+        }
+        self.reg = Some(st.queue_send(
+            None,
+            Who::Select {
+                sig: sig.clone(),
+                case,
+            },
+        ));
+    }
+    unsafe fn unregister(&mut self) {
+        let (Some(tx), Some(id)) = (self.tx, self.reg.take()) else {
+            return;
+        };
+        // SAFETY: the caller holds the lock, and this reference ends with this call.
+        let st = unsafe { tx.chan.state.locked_mut() };
+        st.remove_send(id);
+    }
+    fn poll_fut(&mut self, _cx: &mut Context<'_>) -> bool {
+        false
+    }
+    fn complete(&mut self, _sig: &Signal, _case: usize) -> Poll<bool> {
+        let (Some(tx), Some(id)) = (self.tx, self.reg) else {
+            return Poll::Ready(false);
+        };
+        let mut st = tx.chan.state.lock();
+        let grant = match st.take_outcome(id) {
+            Some(Outcome::Slot) => crate::chan::Grant::Slot,
+            Some(Outcome::Claim(rid)) => crate::chan::Grant::Claim(rid),
+            Some(_) => unreachable!("a lazy sender is only granted"),
+            None => return Poll::Ready(false),
+        };
+        drop(st);
+        self.reg = None;
+        self.out = Some(Ok(Permit::new(tx.chan.clone(), grant)));
+        Poll::Ready(true)
+    }
+    fn undo_win(&mut self, sig: &Signal, case: usize, wakes: &mut Wakes) -> bool {
+        let (Some(tx), Some(id)) = (self.tx, self.reg) else {
+            return true;
+        };
+        let mut st = tx.chan.state.lock();
+        if sig.state() != SignalState::Won(case) {
+            return false;
+        }
+        st.undo_lazy_send(id, wakes);
+        self.reg = None;
+        sig.store(SignalState::Cancelled);
+        true
+    }
+    fn cancel(&mut self, wakes: &mut Wakes) {
+        let (Some(tx), Some(id)) = (self.tx, self.reg.take()) else {
+            return;
+        };
+        let mut st = tx.chan.state.lock();
+        st.undo_lazy_send(id, wakes);
+    }
+}
+
+/// A `fut(future)` case.
+pub struct FutCase<'a, F: Future> {
+    fut: Option<Pin<&'a mut F>>,
+    out: Option<F::Output>,
+}
+
+impl<'a, F: Future> FutCase<'a, F> {
+    /// A case that fires when `fut` completes; `None` never fires.
+    pub fn new(fut: Option<Pin<&'a mut F>>) -> Self {
+        FutCase { fut, out: None }
+    }
+
+    /// The future's output once this case fired.
+    ///
+    /// # Panics
+    /// If the case did not fire.
+    pub fn take(&mut self) -> F::Output {
+        self.out
+            .take()
+            .expect("FutCase::take on a case that did not fire")
+    }
+}
+
+impl<F: Future> CaseImpl for FutCase<'_, F> {
+    fn idle_hint(&self) -> Option<u64> {
+        if self.fut.is_some() {
+            None
+        } else {
+            Some(0)
+        }
+    }
+    fn kind(&self) -> Kind {
+        if self.fut.is_some() {
+            Kind::Fut
+        } else {
+            Kind::Nil
+        }
+    }
+    fn lock(&self) {}
+    unsafe fn unlock(&self) {}
+    unsafe fn ready(&self) -> bool {
+        false
+    }
+    unsafe fn fire(&mut self, _: &mut SigSlot, _: usize, _: &mut Wakes) -> Fire {
+        Fire::NotReady
+    }
+    unsafe fn register(&mut self, _: &Arc<Signal>, _: usize) {}
+    unsafe fn unregister(&mut self) {}
+    fn poll_fut(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(f) = self.fut.as_mut() else {
+            return false;
+        };
+        match f.as_mut().poll(cx) {
+            Poll::Ready(v) => {
+                self.out = Some(v);
+                self.fut = None;
+                true
+            }
+            Poll::Pending => false,
+        }
+    }
+    fn complete(&mut self, _: &Signal, _: usize) -> Poll<bool> {
+        Poll::Ready(false)
+    }
+    fn undo_win(&mut self, _: &Signal, _: usize, _: &mut Wakes) -> bool {
+        true
+    }
+    fn cancel(&mut self, _: &mut Wakes) {}
+}
