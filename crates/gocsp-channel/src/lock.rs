@@ -11,10 +11,9 @@
 //! (`raw_unlock`, `locked_mut`) from `select/locks.rs` and `select/cases.rs`, with a `SAFETY:`
 //! comment at each call.
 
-use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
 
-use crate::loom::{AtomicU64, Ordering};
+use crate::loom::{AtomicU64, Ordering, UnsafeCell};
 
 /// Data that can summarise itself in a few bits that others may read without the lock.
 pub(crate) trait Hinted {
@@ -187,7 +186,9 @@ mod raw {
 /// A mutex around `T`.
 ///
 /// Invariant: `data` is accessed only by the thread that holds `raw`, and only through a
-/// [`Guard`] or through [`Lock::locked_mut`] while the caller holds the lock.
+/// [`Guard`] or through [`Lock::locked_mut`] while the caller holds the lock. Under loom,
+/// `data` is loom's cell (`loom::UnsafeCell`), so the models check this invariant too: every
+/// access must happen after the previous holder's, through the lock.
 ///
 /// `hint` is `version << HINT_SHIFT | HINT_ARMED | bits`: the data's [`Hinted::hint_bits`] as
 /// of the last unlock, and how many times they changed. It is written only by the lock holder,
@@ -273,7 +274,7 @@ impl<T: Hinted> Lock<T> {
     pub(crate) unsafe fn raw_unlock(&self) {
         // SAFETY: the caller holds the lock and holds no other reference into `data` (this
         // function's contract), so this shared reference is the only access.
-        self.publish(unsafe { &*self.data.get() });
+        self.publish(self.data.with(|data| unsafe { &*data }));
         // SAFETY: the caller holds the lock (this function's contract).
         unsafe { self.raw.unlock() }
     }
@@ -291,7 +292,7 @@ impl<T: Hinted> Lock<T> {
     pub(crate) unsafe fn locked_mut(&self) -> &mut T {
         // SAFETY: the caller holds the lock and no other reference into `data` is alive (this
         // function's contract), so this is the only access to `data`.
-        unsafe { &mut *self.data.get() }
+        self.data.with_mut(|data| unsafe { &mut *data })
     }
 }
 
@@ -306,7 +307,7 @@ impl<T: Hinted> Deref for Guard<'_, T> {
     fn deref(&self) -> &T {
         // SAFETY: a `Guard` exists only while its thread holds the lock (it is created by
         // `Lock::lock` and unlocks on drop), and `&self` keeps the borrow shared.
-        unsafe { &*self.lock.data.get() }
+        self.lock.data.with(|data| unsafe { &*data })
     }
 }
 
@@ -315,7 +316,7 @@ impl<T: Hinted> DerefMut for Guard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: a `Guard` exists only while its thread holds the lock, and `&mut self`
         // makes this the only live reference through this guard.
-        unsafe { &mut *self.lock.data.get() }
+        self.lock.data.with_mut(|data| unsafe { &mut *data })
     }
 }
 

@@ -10,6 +10,35 @@ pub(crate) use std::sync::{
     Arc,
 };
 
+/// The channel lock's data cell, with tokio's `loom/std/unsafe_cell.rs` interface: the data is
+/// reached only inside `with` / `with_mut`. Under `--cfg loom` it is loom's cell, which records
+/// every access and fails a model in which two threads touch the data without the lock
+/// ordering them; otherwise a plain `UnsafeCell`, and the closures inline away.
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
+
+#[cfg(not(loom))]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(data: T) -> Self {
+        UnsafeCell(std::cell::UnsafeCell::new(data))
+    }
+
+    /// Runs `f` with a pointer for reading the data.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Runs `f` with a pointer for writing the data.
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
 /// The select signal's waker slot: futures' `AtomicWaker` (register, then check again; a wake
 /// takes the waker). loom cannot see inside it, so `--cfg loom` builds use a mutex with the same
 /// three operations, which loom does model.
