@@ -1,6 +1,6 @@
 //! How values become NATS payloads: the [`Codec`] trait and the default [`Json`].
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 
 /// Turns values into message payloads and back.
 ///
@@ -46,6 +46,28 @@ pub trait Codec<T>: Clone + Send + Sync + 'static {
     /// When the value cannot be represented (the bridge reports it through `tracing`).
     fn encode(&self, value: &T) -> Result<Bytes, Self::Error>;
 
+    /// Appends the payload that carries `value` to `buf`, which the caller then splits off.
+    /// The core send bridge encodes through this, into one buffer for many values, so a codec
+    /// that can write in place (as [`Json`] does) allocates nothing per value. The default
+    /// copies [`encode`](Self::encode)'s payload.
+    ///
+    /// # Errors
+    ///
+    /// As [`encode`](Self::encode); `buf` may then hold part of a payload (the caller
+    /// discards it).
+    ///
+    /// ```
+    /// use gocsp_nats::{Codec, Json};
+    ///
+    /// let mut buf = bytes::BytesMut::new();
+    /// Json.encode_into(&[1, 2], &mut buf).unwrap();
+    /// assert_eq!(&buf.split().freeze()[..], b"[1,2]");
+    /// ```
+    fn encode_into(&self, value: &T, buf: &mut BytesMut) -> Result<(), Self::Error> {
+        buf.extend_from_slice(&self.encode(value)?);
+        Ok(())
+    }
+
     /// The value a payload carries.
     ///
     /// # Errors
@@ -84,6 +106,10 @@ where
 
     fn encode(&self, value: &T) -> Result<Bytes, serde_json::Error> {
         serde_json::to_vec(value).map(Bytes::from)
+    }
+
+    fn encode_into(&self, value: &T, buf: &mut BytesMut) -> Result<(), serde_json::Error> {
+        serde_json::to_writer(buf.writer(), value)
     }
 
     fn decode(&self, payload: &[u8]) -> Result<T, serde_json::Error> {

@@ -8,8 +8,8 @@ use std::task::Poll;
 use std::time::Duration;
 
 use async_nats::client::{PublishErrorKind, RequestErrorKind};
-use async_nats::{Client, HeaderMap, Subject, Subscriber};
-use bytes::Bytes;
+use async_nats::{Client, HeaderMap, Message, Subject, Subscriber};
+use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use gocsp_channel::{chan, Receiver, Sender};
 use gocsp_runtime::{GoHandle, Goroutine};
@@ -24,9 +24,8 @@ pub(crate) const CLOSED_CHECK: Duration = Duration::from_millis(250);
 /// The local buffer of [`sender`] and [`receiver`]: core NATS promises nothing about a value
 /// the bridge has taken (async-nats buffers it again: 2,048 commands on the way out, 65,536
 /// messages per subscription on the way in), so a buffer costs no guarantee, and a deep one
-/// lets the bridge and its peer goroutine run in bursts instead of waking each other per value
-/// (at 256 the core round trip is about a third slower than at 4,096; see the crate's
-/// performance section). The channel allocates at most 1,024 slots up front.
+/// lets the bridge and its peer goroutine run in bursts instead of waking each other per value.
+/// The channel allocates at most 1,024 slots up front.
 pub const DEFAULT_CAPACITY: usize = 4096;
 
 /// Header naming the subject a dead-lettered payload arrived on.
@@ -302,12 +301,13 @@ impl<C> Bridge<C> {
 
 /// A [`Sender`] whose values are published on `subject` as JSON: core NATS, at most once.
 ///
-/// A bridge goroutine named `nats-send:{subject}` takes each value from the local channel
-/// (buffered by [`DEFAULT_CAPACITY`]) and publishes it; dropping every `Sender` (or closing the
-/// channel) makes it publish what is buffered, flush, and exit. A send completes once the value
-/// is in the local channel: like Go's `nc.Publish`, that says nothing about delivery. A value
-/// that does not encode is reported through `tracing` and not published. To wait until
-/// everything sent is on the server, use [`Bridge::spawn_sender`] and await its handle.
+/// A bridge goroutine named `nats-send:{subject}` takes the values waiting in the local
+/// channel (buffered by [`DEFAULT_CAPACITY`]), a few hundred at a time, and publishes them;
+/// dropping every `Sender` (or closing the channel) makes it publish what is buffered, flush,
+/// and exit. A send completes once the value is in the local channel: like Go's `nc.Publish`,
+/// that says nothing about delivery. A value that does not encode is reported through
+/// `tracing` and not published. To wait until everything sent is on the server, use
+/// [`Bridge::spawn_sender`] and await its handle.
 ///
 /// # Panics
 ///
@@ -342,10 +342,11 @@ where
 /// (messages published while it reconnects are not delivered), or the receiver falls so far
 /// behind that async-nats's subscription buffer (64 Ki messages by default) or the server's
 /// per-client limit overflows ("slow consumer"). A bridge goroutine named
-/// `nats-recv:{subject}` decodes each message and sends it into the local channel (buffered by
-/// [`DEFAULT_CAPACITY`]); a payload that does not decode is reported through `tracing` at
-/// error level. Dropping every `Receiver` (or closing it) unsubscribes within a quarter of a
-/// second; when the client's connection ends for good the receiver reports closed (`None`).
+/// `nats-recv:{subject}` takes the messages that have arrived, a few hundred at a time, decodes
+/// them and sends them in order into the local channel (buffered by [`DEFAULT_CAPACITY`]); a
+/// payload that does not decode is reported through `tracing` at error level. Dropping every
+/// `Receiver` (or closing it) unsubscribes within a quarter of a second; when the client's
+/// connection ends for good the receiver reports closed (`None`).
 ///
 /// # Errors
 ///
@@ -434,6 +435,34 @@ async fn round_trip(client: &Client) -> Result<(), Error> {
     }
 }
 
+/// The most values a bridge moves per turn: the send bridge takes up to this many buffered
+/// values from its channel before it publishes them, the receive bridge takes up to this many
+/// messages the subscription already holds before it decodes and delivers them. A turn ends
+/// early when nothing more is waiting, so a lone value goes out at once.
+pub(crate) const BATCH: usize = 256;
+
+/// Room the send bridge's encoding buffer keeps ahead: payloads are encoded into one block and
+/// split off it, so a block of this size is allocated once per few hundred values instead of one
+/// buffer per value.
+const ENCODE_BLOCK: usize = 64 * 1024;
+
+/// Takes the first value of a turn (waiting for it), then every value already buffered, up to
+/// [`BATCH`]. Returns `false` once the channel is closed and drained.
+async fn take_turn<T>(rx: &Receiver<T>, values: &mut Vec<T>) -> bool {
+    let Some(first) = rx.recv().await else {
+        return false;
+    };
+    values.push(first);
+    // `len` counts the values that wait in the buffer now: each `recv` below completes at once.
+    for _ in 0..rx.len().min(BATCH - 1) {
+        match rx.recv().await {
+            Some(value) => values.push(value),
+            None => break,
+        }
+    }
+    true
+}
+
 async fn send_bridge<T, C: Codec<T>>(
     client: Client,
     subject: Subject,
@@ -441,23 +470,31 @@ async fn send_bridge<T, C: Codec<T>>(
     rx: Receiver<T>,
 ) -> Result<u64, Error> {
     let mut published = 0u64;
-    while let Some(value) = rx.recv().await {
-        let payload = match codec.encode(&value) {
-            Ok(payload) => payload,
-            Err(error) => {
+    let mut values: Vec<T> = Vec::with_capacity(BATCH);
+    let mut buf = BytesMut::new();
+    while take_turn(&rx, &mut values).await {
+        for value in values.drain(..) {
+            if buf.capacity() - buf.len() < ENCODE_BLOCK / 8 {
+                buf.reserve(ENCODE_BLOCK);
+            }
+            if let Err(error) = codec.encode_into(&value, &mut buf) {
+                buf.clear();
                 tracing::error!(%subject, %error, "gocsp-nats: a value was not published: it does not encode");
                 continue;
             }
-        };
-        match client.publish(subject.clone(), payload).await {
-            Ok(()) => published += 1,
-            Err(error) if error.kind() == PublishErrorKind::MaxPayloadExceeded => {
-                tracing::error!(%subject, %error, "gocsp-nats: a value was not published: it exceeds the server's max_payload");
-            }
-            Err(error) => {
-                tracing::error!(%subject, %error, "gocsp-nats: the connection is gone; closing the channel");
-                rx.close();
-                return Err(error.into());
+            let payload = buf.split().freeze();
+            match client.publish(subject.clone(), payload).await {
+                Ok(()) => published += 1,
+                Err(error) if error.kind() == PublishErrorKind::MaxPayloadExceeded => {
+                    tracing::error!(%subject, %error, "gocsp-nats: a value was not published: it exceeds the server's max_payload");
+                }
+                Err(error) => {
+                    // Core NATS is at most once: the values of this turn not yet published
+                    // are dropped with the channel's, as a dead connection's buffer would be.
+                    tracing::error!(%subject, %error, "gocsp-nats: the connection is gone; closing the channel");
+                    rx.close();
+                    return Err(error.into());
+                }
             }
         }
     }
@@ -474,68 +511,122 @@ async fn recv_bridge<T, C: Codec<T>>(
 ) {
     let mut check = tokio::time::interval(CLOSED_CHECK);
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let msg = match next_or_tick(&mut sub, &mut check).await {
-            Event::Item(Some(msg)) => msg,
-            // The subscription ended: the client's connection is gone for good.
-            Event::Item(None) => break,
-            Event::Tick if tx.is_closed() => break,
-            Event::Tick => continue,
+    let mut messages: Vec<Message> = Vec::with_capacity(BATCH);
+    let mut values: Vec<T> = Vec::with_capacity(BATCH);
+    'run: loop {
+        let mut ended = match next_turn(&mut sub, &mut check, &mut messages).await {
+            Turn::Messages { ended } => ended,
+            Turn::Ended => break,
+            Turn::Tick if tx.is_closed() => break,
+            Turn::Tick => continue,
         };
-        match codec.decode(&msg.payload) {
-            Ok(value) => {
-                if tx.send(value).await.is_err() {
-                    // Every local receiver is gone: core NATS keeps nothing for us, so the
-                    // value is dropped, as a message to a closed subscription would be.
-                    break;
+        // Decodes the turn, then takes what arrived meanwhile, until nothing more is waiting
+        // or the turn is full; then hands the values over back to back, so a local receiver
+        // woken by the first finds the rest already waiting.
+        loop {
+            for msg in messages.drain(..) {
+                match codec.decode(&msg.payload) {
+                    Ok(value) => values.push(value),
+                    Err(error) => undecodable(&subject, &msg, &error, dead_letter.as_ref()).await,
                 }
             }
-            Err(error) => {
-                tracing::error!(
-                    %subject,
-                    message_subject = %msg.subject,
-                    %error,
-                    payload_len = msg.payload.len(),
-                    dead_letter = dead_letter.as_ref().map(|(_, dl)| dl.as_str()),
-                    "gocsp-nats: a payload does not decode"
-                );
-                if let Some((client, dl)) = &dead_letter {
-                    let mut headers = HeaderMap::new();
-                    headers.insert(DEAD_LETTER_SUBJECT, msg.subject.as_str());
-                    headers.insert(DEAD_LETTER_ERROR, error.to_string().as_str());
-                    if let Err(error) = client
-                        .publish_with_headers(dl.clone(), headers, msg.payload.clone())
-                        .await
-                    {
-                        tracing::error!(%subject, %error, "gocsp-nats: dead-lettering failed");
-                    }
-                }
+            if ended || values.len() >= BATCH {
+                break;
             }
+            let room = BATCH - values.len();
+            ended = poll_fn(|cx| Poll::Ready(take_ready(&mut sub, &mut messages, room, cx))).await;
+            if messages.is_empty() {
+                break;
+            }
+        }
+        for value in values.drain(..) {
+            if tx.send(value).await.is_err() {
+                // Every local receiver is gone: core NATS keeps nothing for us, so the values
+                // are dropped, as messages to a closed subscription would be.
+                break 'run;
+            }
+        }
+        if ended {
+            break;
         }
     }
     let _ = sub.unsubscribe().await;
 }
 
-pub(crate) enum Event<T> {
-    Item(Option<T>),
+/// Reports a payload that does not decode, and republishes it to the dead-letter subject if
+/// there is one.
+async fn undecodable<E: std::fmt::Display>(
+    subject: &str,
+    msg: &Message,
+    error: &E,
+    dead_letter: Option<&(Client, Subject)>,
+) {
+    tracing::error!(
+        %subject,
+        message_subject = %msg.subject,
+        %error,
+        payload_len = msg.payload.len(),
+        dead_letter = dead_letter.map(|(_, dl)| dl.as_str()),
+        "gocsp-nats: a payload does not decode"
+    );
+    if let Some((client, dl)) = dead_letter {
+        let mut headers = HeaderMap::new();
+        headers.insert(DEAD_LETTER_SUBJECT, msg.subject.as_str());
+        headers.insert(DEAD_LETTER_ERROR, error.to_string().as_str());
+        if let Err(error) = client
+            .publish_with_headers(dl.clone(), headers, msg.payload.clone())
+            .await
+        {
+            tracing::error!(%subject, %error, "gocsp-nats: dead-lettering failed");
+        }
+    }
+}
+
+enum Turn {
+    /// `messages` holds at least one message; `ended`: the subscription ended after them.
+    Messages { ended: bool },
+    /// The subscription ended (the client's connection is gone for good), with nothing left.
+    Ended,
+    /// The check interval fired while no message was waiting.
     Tick,
 }
 
-/// The next item of `stream`, or `Tick` when `tick` fires first. The interval lives outside
-/// the loop, so a busy stream never touches the timer.
-pub(crate) async fn next_or_tick<S>(
-    stream: &mut S,
+/// Moves the messages `sub` already holds into `messages`, at most `room` of them; returns
+/// whether the subscription ended.
+fn take_ready(
+    sub: &mut Subscriber,
+    messages: &mut Vec<Message>,
+    room: usize,
+    cx: &mut std::task::Context<'_>,
+) -> bool {
+    for _ in 0..room {
+        match Pin::new(&mut *sub).poll_next(cx) {
+            Poll::Ready(Some(msg)) => messages.push(msg),
+            Poll::Ready(None) => return true,
+            Poll::Pending => break,
+        }
+    }
+    false
+}
+
+/// Waits for the subscription's next message, then moves every message it already holds into
+/// `messages`, up to [`BATCH`]; or reports `Tick` when `tick` fires first. The interval lives
+/// outside the loop, so a busy subscription never touches the timer.
+async fn next_turn(
+    sub: &mut Subscriber,
     tick: &mut tokio::time::Interval,
-) -> Event<S::Item>
-where
-    S: Stream + Unpin,
-{
+    messages: &mut Vec<Message>,
+) -> Turn {
     poll_fn(|cx| {
-        if let Poll::Ready(item) = Pin::new(&mut *stream).poll_next(cx) {
-            return Poll::Ready(Event::Item(item));
+        let ended = take_ready(sub, messages, BATCH, cx);
+        if !messages.is_empty() {
+            return Poll::Ready(Turn::Messages { ended });
+        }
+        if ended {
+            return Poll::Ready(Turn::Ended);
         }
         if tick.poll_tick(cx).is_ready() {
-            return Poll::Ready(Event::Tick);
+            return Poll::Ready(Turn::Tick);
         }
         Poll::Pending
     })

@@ -38,8 +38,9 @@
 //!
 //! ## JetStream: what "nothing lost" means, exactly
 //!
-//! **Receiving.** [`jetstream::receiver`] hands each value over an *unbuffered* channel and
-//! acknowledges it only after the rendezvous: a local receiver has the value. Until then the
+//! **Receiving.** [`jetstream::receiver`] offers each value on an *unbuffered* channel (a
+//! pending send, in stream order) and acknowledges it only after the rendezvous: a local
+//! receiver has the value. Until then the
 //! message is unacknowledged on the server, so a value that no receiver took — the process was
 //! killed, every receiver was dropped, the context was cancelled — is delivered again (at once
 //! after a drop or close, which sends `-NAK`; after the consumer's AckWait after a kill). The

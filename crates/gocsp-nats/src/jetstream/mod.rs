@@ -313,10 +313,10 @@ where
 /// only once a local receiver has taken it.
 ///
 /// A bridge goroutine named `nats-recv:{subject}` (the consumer's filter subject, or its
-/// stream's name) pulls up to [`DEFAULT_BATCH`] values, decodes them, and hands them over an
-/// **unbuffered** channel, one at a time: the send completes when a receiver (`recv`, a
-/// `select!` case, `for`-style loop, on any goroutine or thread) has the value, and only then
-/// does the bridge send `+ACK`. A value no receiver took is never acknowledged: if the process
+/// stream's name) pulls up to [`DEFAULT_BATCH`] values, decodes them, and offers them in order
+/// on an **unbuffered** channel, each as a pending send, so a receiver (`recv`, a `select!`
+/// case, `for`-style loop, on any goroutine or thread) takes the next one at once. A send
+/// completes when a receiver has its value, and only then does the bridge send `+ACK`. A value no receiver took is never acknowledged: if the process
 /// is killed it is redelivered after AckWait; if every receiver is dropped or closed (say on a
 /// cancelled `Context`) the bridge sends `-NAK` for what it holds, so it is redelivered at once,
 /// and exits. Many processes may bind the same durable consumer: the server spreads the

@@ -4,16 +4,19 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::future::{poll_fn, Future};
 use std::ops::Deref;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::consumer::pull::Batch;
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::message::Acker;
 use async_nats::jetstream::{AckKind, Context, Message};
-use async_nats::{HeaderMap, Subject};
+use async_nats::{Client, HeaderMap, Subject};
 use futures_util::StreamExt;
-use gocsp_channel::Sender;
+use gocsp_channel::{SendError, Sender};
 
 use crate::codec::Codec;
 use crate::core::{CLOSED_CHECK, DEAD_LETTER_ERROR, DEAD_LETTER_SUBJECT};
@@ -29,15 +32,16 @@ pub(crate) struct Held<T> {
     delivered: u64,
 }
 
-/// What the bridge hands over for a held value, and the acknowledgement it sends itself once
-/// the value was taken (`None`: the program acknowledges, through a [`Delivery`]).
-pub(crate) type Handoff<T, Out> = fn(Held<T>, Acker) -> (Out, Option<Acker>);
+/// What the bridge hands over for a held value, and whether the bridge acknowledges it once a
+/// local receiver took it (`false`: the program acknowledges, through a [`Delivery`]).
+pub(crate) type Handoff<T, Out> = fn(Held<T>, Acker) -> (Out, bool);
 
-pub(crate) fn ack_on_take<T>(held: Held<T>, acker: Acker) -> (T, Option<Acker>) {
-    (held.value, Some(acker))
+pub(crate) fn ack_on_take<T>(held: Held<T>, _acker: Acker) -> (T, bool) {
+    // The bridge acknowledges through the message's reply subject, which it keeps.
+    (held.value, true)
 }
 
-pub(crate) fn as_delivery<T>(held: Held<T>, acker: Acker) -> (Delivery<T>, Option<Acker>) {
+pub(crate) fn as_delivery<T>(held: Held<T>, acker: Acker) -> (Delivery<T>, bool) {
     (
         Delivery {
             value: held.value,
@@ -46,7 +50,7 @@ pub(crate) fn as_delivery<T>(held: Held<T>, acker: Acker) -> (Delivery<T>, Optio
             stream_sequence: held.stream_sequence,
             delivered: held.delivered,
         },
-        None,
+        false,
     )
 }
 
@@ -59,6 +63,12 @@ pub(crate) struct Config<C> {
 
 /// The bridge goroutine. Runs until every local receiver is gone; then negatively acknowledges
 /// what it holds, so the server redelivers it at once instead of after AckWait.
+///
+/// Every value it holds is already offered: a pending send on the unbuffered channel, queued
+/// in arrival order, so a receiver takes the oldest at once, without waiting for the bridge
+/// to run. The bridge acknowledges a value when it sees its send complete. Until then the
+/// value counts as held: it is kept alive with progress acknowledgements, and `-NAK`ed if the
+/// receivers go away.
 pub(crate) async fn bridge<T, C, Out>(
     consumer: PullConsumer,
     cfg: Config<C>,
@@ -79,21 +89,29 @@ pub(crate) async fn bridge<T, C, Out>(
         ack_wait
     };
     let progress_every = ack_wait / 3;
-    let mut queue: VecDeque<Held<T>> = VecDeque::with_capacity(cfg.batch);
-    let mut ackers: VecDeque<Acker> = VecDeque::with_capacity(cfg.batch);
+    // The offered values, oldest first, and the reply subject that acknowledges each.
+    let mut offered: VecDeque<gocsp_channel::Send<'_, Out>> = VecDeque::with_capacity(cfg.batch);
+    let mut replies: VecDeque<Option<Subject>> = VecDeque::with_capacity(cfg.batch);
+    let mut acks = Acks {
+        client: None,
+        consumer: &name,
+        on_take: false,
+    };
+    // A value whose send failed because the receivers are gone: not taken.
+    let mut refused: Option<Option<Subject>> = None;
     let mut batch: Option<Batch> = None;
     let mut tick = tokio::time::interval(CLOSED_CHECK.min(progress_every));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_progress = Instant::now();
     let mut retry_at: Option<Instant> = None;
     loop {
-        // Pull when the queue is half empty and no pull is open: at most `batch` values are
+        // Pull when half of the batch was taken and no pull is open: at most `batch` values are
         // ever held here (pulled and not taken).
         if batch.is_none()
-            && queue.len() <= cfg.batch / 2
+            && offered.len() <= cfg.batch / 2
             && retry_at.is_none_or(|at| Instant::now() >= at)
         {
-            let want = cfg.batch - queue.len();
+            let want = cfg.batch - offered.len();
             match consumer
                 .batch()
                 .max_messages(want)
@@ -113,25 +131,38 @@ pub(crate) async fn bridge<T, C, Out>(
         }
         tokio::select! {
             biased;
-            permit = tx.reserve(), if !queue.is_empty() => {
-                let Ok(permit) = permit else { break };
-                let (Some(held), Some(acker)) = (queue.pop_front(), ackers.pop_front()) else {
-                    continue;
-                };
-                let (out, acker) = handoff(held, acker);
-                // The receiver waits for this value: it has taken it once `send` returns.
-                permit.send(out);
-                if let Some(acker) = acker {
-                    if let Err(error) = acker.ack().await {
-                        tracing::warn!(consumer = %name, %error, "gocsp-nats: ack not sent; the value will be redelivered");
-                    }
+            taken = oldest_taken(&mut offered), if !offered.is_empty() => {
+                offered.pop_front();
+                let reply = replies.pop_front().flatten();
+                if taken.is_err() {
+                    refused = Some(reply);
+                    break;
                 }
+                acks.taken(reply).await;
             }
             msg = next_message(&mut batch) => match msg {
                 Some(Ok(msg)) => {
-                    if let Some((held, acker)) = accept(msg, &cfg, &name).await {
-                        queue.push_back(held);
-                        ackers.push_back(acker);
+                    if acks.client.is_none() {
+                        acks.client = Some(msg.context.client());
+                    }
+                    let reply = msg.message.reply.clone();
+                    if let Some((value, acker)) = accept(msg, &cfg, &name).await {
+                        let (out, on_take) = handoff(value, acker);
+                        acks.on_take = on_take;
+                        let mut send = tx.send(out);
+                        // The first poll queues the value on the channel, or hands it to a
+                        // receiver that is waiting already.
+                        match poll_fn(|cx| Poll::Ready(Pin::new(&mut send).poll(cx))).await {
+                            Poll::Ready(Ok(())) => acks.taken(reply).await,
+                            Poll::Ready(Err(_)) => {
+                                refused = Some(reply);
+                                break;
+                            }
+                            Poll::Pending => {
+                                offered.push_back(send);
+                                replies.push_back(reply);
+                            }
+                        }
                     }
                 }
                 Some(Err(error)) => {
@@ -144,18 +175,26 @@ pub(crate) async fn bridge<T, C, Out>(
                 if tx.is_closed() {
                     break;
                 }
-                if !queue.is_empty() && last_progress.elapsed() >= progress_every {
-                    for acker in &ackers {
-                        let _ = acker.ack_with(AckKind::Progress).await;
+                if !offered.is_empty() && last_progress.elapsed() >= progress_every {
+                    for reply in &replies {
+                        acks.send(reply.clone(), AckKind::Progress).await;
                     }
                     last_progress = Instant::now();
                 }
             }
         }
     }
-    drop(queue);
-    for acker in ackers {
-        let _ = acker.ack_with(AckKind::Nak(None)).await;
+    // Every receiver is gone, so no offered value can be taken any more; one taken before
+    // that shows its send complete here. The rest, and a refused one, are handed back.
+    let mut untaken: Vec<Option<Subject>> = refused.into_iter().collect();
+    for (mut send, reply) in offered.into_iter().zip(replies) {
+        match poll_fn(|cx| Poll::Ready(Pin::new(&mut send).poll(cx))).await {
+            Poll::Ready(Ok(())) => acks.taken(reply).await,
+            Poll::Ready(Err(_)) | Poll::Pending => untaken.push(reply),
+        }
+    }
+    for reply in untaken {
+        acks.send(reply, AckKind::Nak(None)).await;
     }
     // The open pull may have values on their way (sent before the server saw this bridge stop
     // asking): hand back what arrives until the pull ends or goes quiet, so only a value still
@@ -172,6 +211,44 @@ pub(crate) async fn bridge<T, C, Out>(
             }
         }
     }
+}
+
+/// How the bridge acknowledges the values it held: by publishing to each message's reply
+/// subject, which outlives the message's [`Acker`] (that one may travel in a [`Delivery`]).
+struct Acks<'a> {
+    client: Option<Client>,
+    consumer: &'a str,
+    /// The handoff leaves the acknowledgement of a taken value to the bridge.
+    on_take: bool,
+}
+
+impl Acks<'_> {
+    /// A local receiver took the value of `reply`.
+    async fn taken(&self, reply: Option<Subject>) {
+        if self.on_take {
+            self.send(reply, AckKind::Ack).await;
+        }
+    }
+
+    async fn send(&self, reply: Option<Subject>, kind: AckKind) {
+        let (Some(client), Some(reply)) = (&self.client, reply) else {
+            return;
+        };
+        if let Err(error) = client.publish(reply, kind.into()).await {
+            tracing::warn!(consumer = self.consumer, %error, ?kind, "gocsp-nats: acknowledgement not sent; the value will be redelivered");
+        }
+    }
+}
+
+/// Completes when the oldest offered value's send does: `Ok` once a receiver took it.
+async fn oldest_taken<Out>(
+    offered: &mut VecDeque<gocsp_channel::Send<'_, Out>>,
+) -> Result<(), SendError<Out>> {
+    poll_fn(|cx| match offered.front_mut() {
+        Some(send) => Pin::new(send).poll(cx),
+        None => Poll::Pending,
+    })
+    .await
 }
 
 /// How long a stopping bridge waits for more of its open pull before it unsubscribes.

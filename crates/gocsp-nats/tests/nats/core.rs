@@ -258,3 +258,198 @@ async fn once_the_connection_is_gone_the_receiver_closes_and_sends_hand_values_b
     );
     assert_eq!(tx.send(0).await.unwrap_err().into_inner(), 0);
 }
+
+/// Many times the bridges' turn (the values one wakeup moves), and not a multiple of it.
+const BURST: u32 = 1_000;
+
+/// A value whose JSON encoding fails half-way when `fails`: the bridge must drop the partial
+/// payload, not glue it to the next value's.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Pair {
+    a: u32,
+    b: u32,
+}
+
+#[derive(serde::Deserialize)]
+struct Picky {
+    a: u32,
+    fails: bool,
+}
+
+impl serde::Serialize for Picky {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeStruct};
+        let mut st = s.serialize_struct("Pair", 2)?;
+        st.serialize_field("a", &self.a)?;
+        if self.fails {
+            return Err(S::Error::custom("refuses to encode"));
+        }
+        st.serialize_field("b", &(self.a * 2))?;
+        st.end()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_larger_than_a_turn_arrives_complete_and_in_order_past_a_value_that_does_not_encode(
+) {
+    let server = server();
+    let (pub_client, sub_client) = (connect(&server).await, connect(&server).await);
+    let rx = gocsp_nats::receiver::<Pair>(&sub_client, "burst")
+        .await
+        .unwrap();
+    let (tx, bridge) = Bridge::new(&pub_client).spawn_sender::<Picky>("burst");
+    // Sent before the bridge runs: its first turns are full ones.
+    for a in 0..BURST {
+        tx.send(Picky { a, fails: a == 300 }).await.unwrap();
+    }
+    drop(tx);
+    assert_eq!(
+        bridge.await.unwrap().unwrap(),
+        u64::from(BURST) - 1,
+        "every value but the one that does not encode was published"
+    );
+    for a in (0..BURST).filter(|&a| a != 300) {
+        let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("every published value arrives");
+        assert_eq!(got, Some(Pair { a, b: a * 2 }), "in order, and whole");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_behind_by_several_turns_gets_them_in_order_with_a_bad_payload_dead_lettered() {
+    let server = server();
+    let client = connect(&server).await;
+    let mut dead = client.subscribe("dlq.behind").await.unwrap();
+    // Unbuffered: the bridge waits for each take, so the subscription piles up every message
+    // published meanwhile, and the bridge later finds many turns' worth at once.
+    let rx = Bridge::new(&client)
+        .capacity(0)
+        .dead_letter("dlq.behind")
+        .receiver::<u32>("behind")
+        .await
+        .unwrap();
+    for v in 0..BURST {
+        let payload = if v == 500 {
+            "not a number".to_string()
+        } else {
+            v.to_string()
+        };
+        client.publish("behind", payload.into()).await.unwrap();
+    }
+    client.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for want in (0..BURST).filter(|&v| v != 500) {
+        let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("every value arrives");
+        assert_eq!(got, Some(want));
+    }
+    let msg = tokio::time::timeout(
+        Duration::from_secs(5),
+        futures_util::StreamExt::next(&mut dead),
+    )
+    .await
+    .expect("dead-lettered")
+    .unwrap();
+    assert_eq!(&msg.payload[..], b"not a number");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_sender_in_the_middle_of_a_turn_publishes_every_value_it_accepted() {
+    let server = server();
+    let (pub_client, sub_client) = (connect(&server).await, connect(&server).await);
+    let rx = gocsp_nats::receiver::<u32>(&sub_client, "closing")
+        .await
+        .unwrap();
+    let (tx, bridge) = Bridge::new(&pub_client).spawn_sender::<u32>("closing");
+    let sender = gocsp::go!(async move {
+        let mut accepted = 0;
+        for v in 0..BURST {
+            if v == BURST / 2 {
+                tokio::task::yield_now().await; // the bridge is mid-way through a turn
+            }
+            if tx.send(v).await.is_err() {
+                break;
+            }
+            accepted += 1;
+        }
+        tx.close();
+        // A send after the close hands its value back.
+        assert_eq!(tx.send(BURST).await.unwrap_err().into_inner(), BURST);
+        accepted
+    });
+    let accepted = sender.await.unwrap();
+    assert_eq!(accepted, BURST);
+    assert_eq!(
+        bridge.await.unwrap().unwrap(),
+        u64::from(accepted),
+        "a close publishes what was accepted before it"
+    );
+    for want in 0..accepted {
+        let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("every accepted value arrives");
+        assert_eq!(got, Some(want));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_receiver_in_the_middle_of_a_burst_ends_its_bridge() {
+    let server = server();
+    let client = connect(&server).await;
+    let rx = Bridge::new(&client)
+        .capacity(0)
+        .receiver::<u32>("cut")
+        .await
+        .unwrap();
+    for v in 0..BURST {
+        client.publish("cut", v.to_string().into()).await.unwrap();
+    }
+    client.flush().await.unwrap();
+    for want in 0..10 {
+        assert_eq!(rx.recv().await, Some(want));
+    }
+    rx.close();
+    // At most once: what the bridge held is dropped with the channel, and it unsubscribes.
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            !dump_text().contains("nats-recv:cut")
+        })
+        .await,
+        "the receive bridge ends mid-burst once its receiver is closed: {}",
+        dump_text()
+    );
+}
+
+/// A codec that only implements `encode`: the send bridge goes through the default
+/// `encode_into`.
+#[derive(Clone, Copy)]
+struct Decimal;
+
+impl gocsp_nats::Codec<u32> for Decimal {
+    type Error = std::num::ParseIntError;
+    fn encode(&self, v: &u32) -> Result<bytes::Bytes, Self::Error> {
+        Ok(v.to_string().into())
+    }
+    fn decode(&self, p: &[u8]) -> Result<u32, Self::Error> {
+        String::from_utf8_lossy(p).parse()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_codec_with_only_encode_publishes_through_the_default_encode_into() {
+    let server = server();
+    let client = connect(&server).await;
+    let bridge = Bridge::new(&client).codec(Decimal);
+    let rx = bridge.receiver::<u32>("decimal").await.unwrap();
+    let (tx, sending) = bridge.spawn_sender::<u32>("decimal");
+    for v in 0..BURST {
+        tx.send(v).await.unwrap();
+    }
+    drop(tx);
+    assert_eq!(sending.await.unwrap().unwrap(), u64::from(BURST));
+    for want in 0..BURST {
+        assert_eq!(rx.recv().await, Some(want));
+    }
+}

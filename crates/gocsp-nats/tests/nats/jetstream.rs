@@ -326,3 +326,53 @@ async fn the_receive_bridge_is_a_named_goroutine_in_the_dump() {
         "the bridge ends once its receiver is gone"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_offered_to_a_slow_receiver_stay_alive_and_are_each_acknowledged_once_taken() {
+    let server = server();
+    let client = connect(&server).await;
+    let js = js(&client, Duration::from_secs(5));
+    stream(&js, "OFFER", &["offer.>"]).await;
+    let consumer = consumer(&js, "OFFER", "o", Duration::from_secs(1)).await;
+    let tx = jetstream::sender::<u32>(&js, "offer.v");
+    const N: u32 = 40;
+    for v in 0..N {
+        tx.send(v).await.unwrap();
+    }
+    // Several pulls' worth: the bridge offers up to 16 values at once on the unbuffered channel.
+    let rx = Bridge::new()
+        .batch(16)
+        .receiver::<u32>(&consumer)
+        .await
+        .unwrap();
+    // Three AckWaits pass while the bridge holds its offered values for nobody.
+    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    let mut got = Vec::new();
+    for _ in 0..N {
+        got.push(
+            tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .expect("every value arrives")
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        got,
+        (0..N).collect::<Vec<_>>(),
+        "in stream order, none twice"
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1_500), rx.recv())
+            .await
+            .is_err(),
+        "nothing redelivered: held values were kept alive, taken ones acknowledged"
+    );
+    assert!(
+        crate::support::eventually(Duration::from_secs(5), || async {
+            pending(&consumer).await == (0, 0)
+        })
+        .await,
+        "every taken value is acknowledged: {:?}",
+        pending(&consumer).await
+    );
+}
