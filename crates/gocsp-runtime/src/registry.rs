@@ -58,10 +58,24 @@ pub(crate) struct BlockedAt {
 }
 
 impl BlockedAt {
-    /// The same operation at the same call site (sites compare by address: each
-    /// `#[track_caller]` site has one `Location`).
-    fn same(&self, other: &BlockedAt) -> bool {
-        self.op == other.op && std::ptr::eq(self.site, other.site)
+    /// The operation and call site as two words, for [`Info::after_pending`]'s "blocked
+    /// where it last blocked" test: the site's address (each `#[track_caller]` site has one
+    /// `Location`) and a number for the operation (the string's address for `Op::Other`: one
+    /// call site passes one literal). `None` for an operation that has no number.
+    fn key(&self) -> Option<(usize, usize)> {
+        let op = match self.op {
+            Op::Send => 1,
+            Op::Recv => 2,
+            Op::StreamRecv => 3,
+            Op::Select => 4,
+            Op::Reserve => 5,
+            Op::WaitGroup => 6,
+            Op::Cond => 7,
+            Op::Sleep => 8,
+            Op::Other(s) => s.as_ptr() as usize,
+            _ => return None,
+        };
+        Some((self.site as *const Location<'static> as usize, op))
     }
 }
 
@@ -106,6 +120,12 @@ pub(crate) struct Info {
     pub(crate) location: &'static Location<'static>,
     /// The goroutine that spawned this one, 0 if none (spawned from outside any goroutine).
     pub(crate) parent: u64,
+    /// What `blocked` holds, as [`BlockedAt::key`] (0, 0 for nothing): written and read only
+    /// by the goroutine's poller, so that blocking again where it last blocked skips the lock.
+    /// Kept here rather than in the wrapper future, where it would make every goroutine's
+    /// task larger.
+    last_site: AtomicUsize,
+    last_op: AtomicUsize,
 }
 
 impl Info {
@@ -146,6 +166,8 @@ impl Info {
             blocked: Mutex::new(None),
             task_waker: OnceLock::new(),
             deadlock_panic: AtomicBool::new(false),
+            last_site: AtomicUsize::new(0),
+            last_op: AtomicUsize::new(0),
         };
         match pool::get() {
             Some(mut reused) => match Arc::get_mut(&mut reused) {
@@ -163,21 +185,21 @@ impl Info {
     /// Records the outcome of a `Pending` poll. `report` is the gocsp operation that reported
     /// during the poll, if any; `progressed` says whether a gocsp operation completed on this
     /// thread during the poll (then a new blocking episode starts even at the same site).
-    /// `last` is the poller's own copy of what `blocked` holds, so that blocking again where
-    /// the goroutine last blocked writes only `since` and `counted`, without the lock.
-    pub(crate) fn after_pending(
-        &self,
-        report: Option<BlockedAt>,
-        last: &mut Option<BlockedAt>,
-        counted: bool,
-        progressed: bool,
-    ) {
+    /// Blocking again where the goroutine last blocked writes only `since` and `counted`,
+    /// without the lock. Called only by the goroutine's poller.
+    pub(crate) fn after_pending(&self, report: Option<BlockedAt>, counted: bool, progressed: bool) {
         let next = match report {
             Some(at) => {
-                let same = last.as_ref().is_some_and(|l| l.same(&at));
+                let key = at.key();
+                let same = key.is_some_and(|(site, op)| {
+                    self.last_site.load(Ordering::Relaxed) == site
+                        && self.last_op.load(Ordering::Relaxed) == op
+                });
                 if !same {
                     *self.blocked.lock() = Some(at);
-                    *last = Some(at);
+                    let (site, op) = key.unwrap_or((0, 0));
+                    self.last_site.store(site, Ordering::Relaxed);
+                    self.last_op.store(op, Ordering::Relaxed);
                 }
                 if !same || progressed {
                     self.since.store(clock::now(), Ordering::Relaxed);
@@ -661,6 +683,8 @@ mod tests {
             old.since.store(99, Ordering::Relaxed);
             old.counted.store(true, Ordering::Relaxed);
             old.deadlock_panic.store(true, Ordering::Relaxed);
+            old.last_site.store(1, Ordering::Relaxed);
+            old.last_op.store(2, Ordering::Relaxed);
             let _ = old.task_waker.set(Waker::noop().clone());
             let (old_id, old_addr) = (old.id, addr(&old));
             pool::put(&mut old);
@@ -676,6 +700,8 @@ mod tests {
             assert_eq!(new.since.load(Ordering::Relaxed), 0);
             assert!(!new.counted.load(Ordering::Relaxed));
             assert!(!new.deadlock_panic.load(Ordering::Relaxed));
+            assert_eq!(new.last_site.load(Ordering::Relaxed), 0);
+            assert_eq!(new.last_op.load(Ordering::Relaxed), 0);
             assert!(new.task_waker.get().is_none());
         })
         .join()

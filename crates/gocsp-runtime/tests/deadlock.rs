@@ -90,6 +90,11 @@ fn scenarios() -> Vec<Scenario> {
         ("spawn_blocking_job", spawn_blocking_job, Expect::Ok),
         ("go_blocking_job", go_blocking_job, Expect::Ok),
         (
+            "goroutine_busy_in_its_first_poll",
+            goroutine_busy_in_its_first_poll,
+            Expect::Ok,
+        ),
+        (
             "tokio_select_with_plain_sleep",
             tokio_select_with_plain_sleep,
             Expect::Ok,
@@ -443,6 +448,20 @@ fn go_blocking_job() {
         go_blocking(move || {
             std::thread::sleep(UNBLOCK_AFTER);
             tx.send_blocking(7).unwrap();
+        });
+        assert_eq!(rx.recv().await, Some(7));
+    });
+}
+
+/// A `go!` goroutine enters the registry at its first wait: while it computes in its first
+/// poll, every registered goroutine (main) is blocked, and only "a tokio task the registry does
+/// not count" holds the detector back.
+fn goroutine_busy_in_its_first_poll() {
+    program(async {
+        let (tx, rx) = chan::<u32>(0);
+        go!(async move {
+            std::thread::sleep(UNBLOCK_AFTER);
+            tx.send(7).await.unwrap();
         });
         assert_eq!(rx.recv().await, Some(7));
     });

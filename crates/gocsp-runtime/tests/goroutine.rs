@@ -571,3 +571,72 @@ async fn a_goroutine_is_listed_from_its_first_wait() {
     tx.send(()).await.unwrap();
     assert_eq!(h.await.unwrap(), (false, Some(State::Running)));
 }
+
+/// Goroutines start, wait, finish and panic on two workers while another thread takes dumps
+/// and counts: every dump is sorted with unique ids and never lists a goroutine that already
+/// finished, and the count comes back to where it started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dumps_taken_while_goroutines_come_and_go() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let _counting = counting();
+    let before = gocsp_runtime::num_goroutine();
+    let stop = Arc::new(AtomicBool::new(false));
+    let finished = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let dumper = {
+        let (stop, finished) = (Arc::clone(&stop), Arc::clone(&finished));
+        std::thread::spawn(move || {
+            let mut dumps = 0;
+            while !stop.load(Ordering::Relaxed) {
+                // Finished before the dump started: must not be in it.
+                let gone = finished.lock().unwrap().clone();
+                let d = gocsp_runtime::dump();
+                let ids: Vec<u64> = d.goroutines().iter().map(|g| g.id).collect();
+                assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+                assert!(gone.iter().all(|id| d.get(*id).is_none()), "{d}");
+                assert!(d.len() + d.unlisted() <= gocsp_runtime::num_goroutine() + 200);
+                dumps += 1;
+            }
+            dumps
+        })
+    };
+    for round in 0..100u64 {
+        let (tx, rx) = chan::<u64>(0);
+        let mut handles = Vec::new();
+        for i in 0..60u64 {
+            let rx = rx.clone();
+            handles.push(match i % 4 {
+                // Finishes in its first poll: never registered.
+                0 => go!(async move { i }),
+                // Registers, then finishes when the channel closes.
+                1 => go!(async move { rx.recv().await.unwrap_or(i) }),
+                // Registers at a yield, finishes on the next poll.
+                2 => go!(async move {
+                    tokio::task::yield_now().await;
+                    i
+                }),
+                // Panics, in its first poll or after waiting.
+                _ => go!(async move {
+                    if round % 2 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                    panic!("goroutine {i} of round {round}")
+                }),
+            });
+        }
+        drop((tx, rx));
+        let mut sum = 0;
+        for h in handles {
+            let id = h.id();
+            match h.await {
+                Ok(v) => sum += v,
+                Err(e) => assert!(e.is_panic(), "{e}"),
+            }
+            finished.lock().unwrap().push(id);
+        }
+        assert_eq!(sum, (0..60).filter(|i| i % 4 != 3).sum::<u64>());
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(dumper.join().unwrap() > 0);
+    assert_eq!(gocsp_runtime::num_goroutine(), before);
+}
