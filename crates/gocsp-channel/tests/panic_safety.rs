@@ -1,8 +1,10 @@
 //! A panic in user code that runs while a select holds channel locks leaves every channel
-//! usable: the select takes its locks through guards that release them while unwinding.
+//! usable, and as if the select had not run: the select takes its locks through guards that
+//! release them while unwinding, and the dropped select takes back what the pass had done.
 //!
 //! The user code that runs under a select's locks is a waker's `clone` (a select registers its
-//! waker while it holds the lock of every case, "register, then check again"). Here it panics.
+//! waker while it holds the lock of every case, "register, then check again"; a receive case
+//! that commits to a lazy sender does the same under that channel's lock). Here it panics.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -12,6 +14,13 @@ use std::time::Duration;
 
 use gocsp_channel::__private::{select, RecvCase};
 use gocsp_channel::chan;
+
+/// A waker whose `clone` panics.
+fn panicky_waker() -> Waker {
+    // SAFETY: every function of the vtable ignores the (null) data pointer, and `clone` never
+    // returns, so no `RawWaker` is ever built from another one.
+    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &PANICKY)) }
+}
 
 fn clone_panics(_: *const ()) -> RawWaker {
     panic!("this waker's clone panics");
@@ -24,9 +33,7 @@ fn a_panic_under_a_selects_locks_leaves_its_channels_unlocked() {
     let (tx1, rx1) = chan::<u32>(1);
     let (tx2, rx2) = chan::<u32>(1);
 
-    // SAFETY: every function of the vtable ignores the (null) data pointer, and `clone` never
-    // returns, so no `RawWaker` is ever built from another one.
-    let waker = unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &PANICKY)) };
+    let waker = panicky_waker();
     let mut cx = Context::from_waker(&waker);
     let panicked = catch_unwind(AssertUnwindSafe(|| {
         let (mut a, mut b) = (RecvCase::new(Some(&rx1)), RecvCase::new(Some(&rx2)));
@@ -49,4 +56,33 @@ fn a_panic_under_a_selects_locks_leaves_its_channels_unlocked() {
         .expect("a channel stayed locked after the panic");
     assert_eq!(got, (Ok(1), Ok(2)));
     user.join().unwrap();
+}
+
+#[test]
+fn a_panic_after_a_select_committed_to_a_lazy_sender_gives_the_receiver_back() {
+    let (tx, rx) = chan::<u32>(0);
+    // A reserve waits on the unbuffered channel: a lazy sender.
+    let mut reserve = std::pin::pin!(tx.reserve());
+    let mut noop = Context::from_waker(Waker::noop());
+    assert!(reserve.as_mut().poll(&mut noop).is_pending());
+
+    // The select's receive case finds it, commits to it (granting it this receiver) and
+    // registers its waker under the channel's lock: the clone panics.
+    let waker = panicky_waker();
+    let mut cx = Context::from_waker(&waker);
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        let mut a = RecvCase::new(Some(&rx));
+        let mut cases: [&mut (dyn gocsp_channel::__private::Case + Send); 1] = [&mut a];
+        let fut = std::pin::pin!(select(&mut cases, false, false));
+        let _ = fut.poll(&mut cx);
+    }));
+    assert!(panicked.is_err(), "the waker's clone was expected to panic");
+
+    // The reserve was granted the select's receiver, which the dropped select took back: the
+    // value sent through the permit waits for the next receiver instead of being lost.
+    let std::task::Poll::Ready(Ok(permit)) = reserve.as_mut().poll(&mut noop) else {
+        panic!("the reserve was granted the select's receiver");
+    };
+    permit.send(7);
+    assert_eq!(rx.try_recv(), Ok(7));
 }

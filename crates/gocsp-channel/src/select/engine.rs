@@ -130,7 +130,9 @@ pub struct SelectFuture<'a, D: ?Sized + Case> {
     has_default: bool,
     has_fut: bool,
     sig: SigSlot,
-    /// Entries may be queued (or the signal won) on our behalf.
+    /// Entries may be queued (or the signal won) on our behalf. A pass sets it before it
+    /// registers the waker (a `clone`, user code, which may panic) and then queues entries or
+    /// leaves a case committed, so that a pass that unwinds is taken back by `drop` too.
     registered: bool,
     done: bool,
     site: &'static Location<'static>,
@@ -347,6 +349,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                     }
                 }
                 if committed {
+                    self.registered = true;
                     // Before unlocking: the sender we committed to wakes this waker.
                     self.sig.get().set_waker(cx.waker());
                     PassResult::Committed
@@ -358,6 +361,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
             None if self.has_default => PassResult::Default,
             None => {
                 let sig = self.sig.get().clone();
+                self.registered = true;
                 // Register the waker before any channel can see the entries ("register,
                 // then check again": the checks above ran under the same locks).
                 sig.set_waker(cx.waker());
@@ -400,6 +404,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
             Fire::NotReady
         };
         if fired == Fire::Committed {
+            self.registered = true;
             // Before unlocking: the sender we committed to wakes this waker.
             self.sig.get().set_waker(cx.waker());
         }
@@ -517,7 +522,13 @@ impl<'a, D: ?Sized + Case + 'a> Drop for SelectFuture<'a, D> {
             c.cancel(&mut wakes);
         }
         wakes.wake_all();
-        recycle_signal(sig);
+        if std::thread::panicking() {
+            // Perhaps a pass unwound from inside the signal's waker slot (a `clone` that
+            // panicked while registering): this signal is never reused.
+            drop(sig);
+        } else {
+            recycle_signal(sig);
+        }
     }
 }
 
