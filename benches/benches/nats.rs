@@ -13,6 +13,9 @@
 //! ```text
 //! cargo bench -p gocsp-benches --bench nats
 //! ```
+//!
+//! Single runs move by ±20–50 % on a shared machine: compare two commits by interleaved pairs,
+//! as `docs/performance.md` ("NATS bridges") does.
 #![forbid(unsafe_code)]
 #![allow(
     missing_docs,

@@ -117,20 +117,25 @@
 //!
 //! `cargo bench -p gocsp-benches --bench nats` (`benches/benches/nats.rs`) runs the bridges
 //! next to raw async-nats on one `nats-server` (2.9.10, on the same 2-core VM, which other jobs
-//! share: figures move by ±10 % between runs). Values are ~60-byte JSON structs, encoded and
-//! decoded on both sides; each batch is checked complete.
+//! share: single runs move by ±20–50 %). Values are ~60-byte JSON structs, encoded and decoded
+//! on both sides; each batch is checked complete. Medians of eight interleaved pairs (each
+//! gocsp run next to a raw one of the same binary):
 //!
-//! | workload | raw async-nats | gocsp-nats | gocsp / raw |
+//! | workload | raw async-nats | gocsp-nats | gocsp / raw (range) |
 //! |---|---:|---:|---:|
-//! | core: 10,000 values published and received | 836 K values/s | 689 K values/s | 0.82 |
-//! | JetStream: 2,000 values, 16 senders awaiting each store, taken and acked one by one | 29.7 K values/s | 26.5 K values/s | 0.89 |
+//! | core: 10,000 values published and received | 1.00 M values/s | 912 K values/s | 0.92 (0.83–1.09) |
+//! | JetStream: 2,000 values, 16 senders awaiting each store, taken and acked one by one | 40.6 K values/s | 39.6 K values/s | 0.94 (0.93–1.13) |
 //!
-//! The target is the bridge within 10 % of raw async-nats. JetStream is at that edge (the
-//! round trips to the server dominate). Core is 18 % behind: with the server and both client
-//! connections on the same two cores, every extra goroutine hop competes for CPU, and each end
-//! adds one (value → local channel → bridge goroutine → async-nats, and back). The local buffer
-//! matters most: at 256 slots core throughput is about two thirds of raw, at
-//! [`DEFAULT_CAPACITY`] (4,096) the figure above; unbuffered (`capacity(0)`) it is an eighth.
+//! The target is the bridge within 10 % of raw async-nats. Each end of a core bridge adds a
+//! goroutine between the program and async-nats, so the bridges move values in turns: the
+//! send bridge publishes every value waiting in its channel (up to 256) in one go, encoding
+//! them into one shared buffer; the receive bridge decodes every message that has arrived and
+//! then hands the whole turn over, so a parked receiver is woken once per turn rather than per
+//! value. The JetStream receive bridge offers every value it holds as a pending send on its
+//! unbuffered channel, so a receiver takes the next one without waiting for the bridge to run.
+//! The local buffer matters little once it holds a turn: 256 to 4,096 slots measure alike,
+//! while unbuffered (`capacity(0)`) core runs at about a seventh of raw. The measurements and
+//! the profile are in the workspace's `docs/performance.md` ("NATS bridges").
 //!
 //! TLS: the workspace builds async-nats without a TLS backend; a service that connects with TLS
 //! enables async-nats's `ring` (or `aws-lc-rs`) feature in its own `Cargo.toml`.
