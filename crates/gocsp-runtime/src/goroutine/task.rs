@@ -8,7 +8,7 @@
 //! and carries only its id, name, spawn site and parent.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
+use std::panic::{AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,8 +18,6 @@ use pin_project_lite::pin_project;
 use tracing::Span;
 
 use super::panic::{on_panic, Caught};
-use std::panic::Location;
-
 use crate::registry::{
     self, Alive, BlockedAt, Info, Kind, PollCtx, Registered, Report, CTX, GROUP, LAST_POLL,
     PROGRESS, REPORT, RUNNING,
@@ -204,10 +202,10 @@ impl<F: Future> Future for GoFuture<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let _entered = this.span.as_deref().map(Span::enter);
-        let (out, group) = match this.record {
+        let out = match this.record {
             Record::Unregistered(u) => {
                 let (res, report) = poll_as(this.fut, u.id, None, None, cx);
-                let out = match res {
+                match res {
                     Ok(Poll::Pending) => {
                         let registration = register_pending(u, report, cx);
                         *this.record = Record::Registered(registration);
@@ -216,8 +214,7 @@ impl<F: Future> Future for GoFuture<F> {
                     }
                     Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
                     Err(payload) => Poll::Ready(Err(Box::new(on_panic(&u.take_info(), payload)))),
-                };
-                (out, 0)
+                }
             }
             Record::Registered(r) => {
                 let info: &Arc<Info> = &r.info;
@@ -239,8 +236,7 @@ impl<F: Future> Future for GoFuture<F> {
                 let waker = r.waker.as_ref().filter(|_| counted);
                 let main = (info.kind == Kind::Main).then_some(&**info);
                 let (res, report) = poll_as(this.fut, info.id, waker, main, cx);
-                let group = info.group;
-                let out = match res {
+                match res {
                     Ok(Poll::Pending) => {
                         if r.waker.is_none() {
                             let _ = info.task_waker.set(cx.waker().clone());
@@ -250,22 +246,19 @@ impl<F: Future> Future for GoFuture<F> {
                         let at = report.map(|(op, site)| BlockedAt { op, site });
                         info.after_pending(at, counted, progressed);
                         LAST_POLL.set(report);
-                        if group != 0 {
-                            crate::synctest::on_event(group);
+                        if info.group != 0 {
+                            crate::synctest::on_event(info.group);
                         }
                         return Poll::Pending;
                     }
-                    // The registration ends when the future is dropped (see `Registration`).
+                    // The registration ends, and a bubble is told, when the future is dropped
+                    // (see `Registration`).
                     Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
                     Err(payload) => Poll::Ready(Err(Box::new(on_panic(info, payload)))),
-                };
-                (out, group)
+                }
             }
         };
         LAST_POLL.set(None);
-        if group != 0 {
-            crate::synctest::on_event(group);
-        }
         out
     }
 }
