@@ -10,7 +10,8 @@
 //! ([`run`], [`Runtime`]) or a service's `#[tokio::main]` — and returns a [`GoHandle`]: await
 //! it for `Result<T, GoError>`, or drop it to detach. Each goroutine has an id (from 1), an
 //! optional name, the source location of its `go!`, and runs in a `tracing` span `goroutine`.
-//! [`num_goroutine`] counts them; [`dump()`] shows what each one is doing, in Go's layout.
+//! [`num_goroutine`] counts them; [`dump()`] shows what each one that has waited at least once
+//! is doing, in Go's layout (the others are counted: see [`Dump::unlisted`]).
 //!
 //! ```
 //! # gocsp_runtime::run(async {

@@ -128,7 +128,8 @@
 //! `GOCSP_TRACE=fmt` turns on `tracing_subscriber::fmt` with span timings;
 //! `GOCSP_TRACE=profile` prints at exit a table per goroutine name (spawned, peak live, busy,
 //! idle, time blocked on channels by site). Both are ordinary layers in [`trace`].
-//! [`dump()`] returns the live goroutines (Go's traceback layout when printed), and the
+//! [`dump()`] returns the live goroutines that have waited at least once (Go's traceback layout
+//! when printed; the others are counted), and the
 //! deadlock detector of [`run`]/[`main`] prints Go's
 //! `fatal error: all goroutines are asleep - deadlock!` and exits with status 2.
 //!
