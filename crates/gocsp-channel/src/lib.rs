@@ -77,10 +77,11 @@
 //! again by id, so a wait allocates nothing (`waiters.rs`, `ops.rs`); the select engine locks
 //! all its channels in address order (`select/`).
 //!
-//! `unsafe` lives in three files only: `lock.rs`, the channel lock, whose raw API lets one
-//! holder take several locks at once, and the select engine's `select/locks.rs` and
+//! `unsafe` lives in the channel lock and the select engine only: `lock.rs`, whose raw API lets
+//! one holder take several locks at once, and the engine's `select/locks.rs` and
 //! `select/cases.rs`, which hold the locks of all its cases through that raw API, behind guards
-//! that release them on drop (on a panic too). Every `unsafe` block and impl carries a
+//! that release them on drop (on a panic too), with `select/mod.rs` declaring the `unsafe fn`s
+//! of the `CaseImpl` trait they implement. Every `unsafe` block and impl carries a
 //! `// SAFETY:` comment directly above it. The other gocsp crates forbid `unsafe` altogether.
 
 #![warn(missing_docs)]

@@ -18,7 +18,7 @@
 //! - nothing here holds a lock while calling user code or waking a task.
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Wake, Waker};
 
@@ -140,7 +140,8 @@ impl Info {
     }
 
     /// A record for a goroutine whose id, parent and group were taken when it was spawned
-    /// (see [`Spawned`]), in a finished goroutine's record when one is free (see [`pool`]).
+    /// (see `GoFuture::spawned`), in a finished goroutine's record when one is free (see
+    /// [`pool`]).
     pub(crate) fn with_id(
         kind: Kind,
         id: u64,
@@ -325,10 +326,11 @@ struct Slab {
 #[repr(align(64))]
 struct Shard {
     slab: Mutex<Slab>,
-    /// Goroutines counted in this shard by [`Alive::new`] minus those uncounted here by
-    /// [`Alive`]'s drop: a goroutine may start and end on different threads, so one shard's
-    /// count can be negative; their sum is the number of live goroutines.
-    alive: AtomicIsize,
+    /// Goroutines started ([`Alive::new`]) on threads whose home is this shard.
+    started: AtomicU64,
+    /// Goroutines ended ([`Alive`]'s drop) on threads whose home is this shard. A goroutine
+    /// may start and end on different threads: only the sums over all shards mean anything.
+    ended: AtomicU64,
 }
 
 static REGISTRY: [Shard; SHARDS] = [const {
@@ -339,7 +341,8 @@ static REGISTRY: [Shard; SHARDS] = [const {
             registered: 0,
             tasks: 0,
         }),
-        alive: AtomicIsize::new(0),
+        started: AtomicU64::new(0),
+        ended: AtomicU64::new(0),
     }
 }; SHARDS];
 
@@ -505,24 +508,36 @@ pub(crate) struct Alive(());
 
 impl Alive {
     pub(crate) fn new() -> Alive {
-        REGISTRY[home_shard()].alive.fetch_add(1, Ordering::Relaxed);
+        // Release: whoever counts this goroutine's end (Acquire, in `live`) also sees this.
+        REGISTRY[home_shard()]
+            .started
+            .fetch_add(1, Ordering::Release);
         Alive(())
     }
 }
 
 impl Drop for Alive {
     fn drop(&mut self) {
-        REGISTRY[home_shard()].alive.fetch_sub(1, Ordering::Relaxed);
+        REGISTRY[home_shard()].ended.fetch_add(1, Ordering::Release);
     }
 }
 
 /// The number of live goroutines (all kinds), registered or not.
+///
+/// Every `ended` is read before any `started`: a goroutine whose end is counted had its start
+/// happen before that end, and the Acquire load of the end makes the start visible to the
+/// loads that follow. So a goroutine alive throughout the call is always counted (one that
+/// starts or ends during it may or may not be), and the result never goes below that.
 pub(crate) fn live() -> usize {
-    let n: isize = REGISTRY
+    let ended: u64 = REGISTRY
         .iter()
-        .map(|s| s.alive.load(Ordering::Relaxed))
+        .map(|s| s.ended.load(Ordering::Acquire))
         .sum();
-    n.max(0) as usize
+    let started: u64 = REGISTRY
+        .iter()
+        .map(|s| s.started.load(Ordering::Acquire))
+        .sum();
+    usize::try_from(started.saturating_sub(ended)).unwrap_or(usize::MAX)
 }
 
 /// The number of registered goroutines that are tokio tasks.

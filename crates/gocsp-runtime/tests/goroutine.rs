@@ -11,9 +11,17 @@ use gocsp_runtime::{go, go_blocking, GoError, Op, State};
 
 /// Held by every test of this binary, which count goroutines and read the dump: run at the
 /// same time, one test's goroutines would come and go in another's count.
+/// It also waits (up to 10 s) for the goroutines of the test before to be gone: a test's
+/// runtime shuts down, and drops what its goroutines left running, after its body released the
+/// lock.
 fn counting() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gocsp_runtime::num_goroutine() != 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    guard
 }
 
 /// Goroutine `id`'s dump entry, once it is listed (a `go!` goroutine is listed from its first
@@ -574,13 +582,22 @@ async fn a_goroutine_is_listed_from_its_first_wait() {
 
 /// Goroutines start, wait, finish and panic on two workers while another thread takes dumps
 /// and counts: every dump is sorted with unique ids and never lists a goroutine that already
-/// finished, and the count comes back to where it started.
+/// finished, no count misses the goroutines parked throughout (a goroutine may start on one
+/// thread's counter and end on another's), and the count comes back to where it started.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dumps_taken_while_goroutines_come_and_go() {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     let _counting = counting();
     let before = gocsp_runtime::num_goroutine();
+    // Alive throughout: every count taken meanwhile includes them.
+    let (park_tx, park_rx) = chan::<()>(0);
+    let parked: Vec<_> = (0..5)
+        .map(|_| {
+            let rx = park_rx.clone();
+            go!(async move { rx.recv().await })
+        })
+        .collect();
     let stop = Arc::new(AtomicBool::new(false));
     let finished = Arc::new(Mutex::new(Vec::<u64>::new()));
     let dumper = {
@@ -588,6 +605,11 @@ async fn dumps_taken_while_goroutines_come_and_go() {
         std::thread::spawn(move || {
             let mut dumps = 0;
             while !stop.load(Ordering::Relaxed) {
+                let n = gocsp_runtime::num_goroutine();
+                assert!(
+                    n >= before + 5,
+                    "{n} goroutines counted, 5 parked throughout"
+                );
                 // Finished before the dump started: must not be in it.
                 let gone = finished.lock().unwrap().clone();
                 let d = gocsp_runtime::dump();
@@ -638,5 +660,9 @@ async fn dumps_taken_while_goroutines_come_and_go() {
     }
     stop.store(true, Ordering::Relaxed);
     assert!(dumper.join().unwrap() > 0);
+    drop((park_tx, park_rx));
+    for h in parked {
+        assert_eq!(h.await.unwrap(), None);
+    }
     assert_eq!(gocsp_runtime::num_goroutine(), before);
 }

@@ -105,7 +105,8 @@ impl GoroutineBuilder {
     /// Starts the goroutine: spawns `fut` on the current tokio runtime and returns its handle.
     ///
     /// The goroutine gets the next id, runs inside a `tracing` span
-    /// `goroutine{id, name, location}`, shows up in [`dump()`](crate::dump()) and counts in
+    /// `goroutine{id, name, location}`, shows up in [`dump()`](crate::dump()) once it has
+    /// waited (see [`Dump::unlisted`](crate::Dump::unlisted)) and counts in
     /// [`num_goroutine`](crate::num_goroutine). A panic inside it is logged and returned as
     /// [`GoError::Panicked`](crate::GoError::Panicked) (or aborts the process under
     /// [`Panic::Abort`](crate::Panic::Abort)).
@@ -191,12 +192,12 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    // Inside a tokio task or a goroutine (the main goroutine runs in `block_on`, a blocking
-    // one on tokio's blocking pool) the runtime is known: spawn on it without cloning its
-    // handle (two atomic operations on a line every worker shares). Elsewhere, find it or
-    // explain.
-    let known = tokio::task::try_id().is_some() || registry::current_id().is_some();
-    let rt = (!known).then(|| runtime_handle("go!()"));
+    // Inside a tokio task the runtime is known: spawn on it without cloning its handle (two
+    // atomic operations on a line every worker shares). Elsewhere (the main goroutine, which
+    // `detect_deadlocks` lets any executor poll, or plain code), find it or explain.
+    let rt = tokio::task::try_id()
+        .is_none()
+        .then(|| runtime_handle("go!()"));
     let handle_name = name.clone();
     let fut = GoFuture::spawned(fut, name, location);
     let id = fut.id();

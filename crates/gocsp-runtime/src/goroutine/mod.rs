@@ -27,8 +27,9 @@ use crate::registry;
 /// Starts a goroutine: spawns `fut` on the current tokio runtime and returns its handle.
 ///
 /// The goroutine gets the next id, remembers the caller's source location, runs inside a
-/// `tracing` span `goroutine{id, name, location}`, shows up in [`dump()`](crate::dump()) and
-/// counts in [`num_goroutine`](crate::num_goroutine). A panic inside it is logged and returned
+/// `tracing` span `goroutine{id, name, location}`, shows up in [`dump()`](crate::dump()) once
+/// it has waited (see [`Dump::unlisted`](crate::Dump::unlisted)) and counts in
+/// [`num_goroutine`](crate::num_goroutine) from its spawn. A panic inside it is logged and returned
 /// as [`GoError::Panicked`] (or aborts the process under [`Panic::Abort`]).
 ///
 /// # Examples
