@@ -8,8 +8,9 @@
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
-use std::task::{Context, RawWaker, RawWakerVTable, Waker};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::task::{Context, RawWaker, RawWakerVTable, Wake, Waker};
 use std::time::Duration;
 
 use gocsp_channel::__private::{select, RecvCase};
@@ -27,6 +28,22 @@ fn clone_panics(_: *const ()) -> RawWaker {
 }
 fn no_op(_: *const ()) {}
 static PANICKY: RawWakerVTable = RawWakerVTable::new(clone_panics, no_op, no_op, no_op);
+
+/// A waker that records that it was woken.
+#[derive(Default)]
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Flag {
+    fn woken(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
 
 #[test]
 fn a_panic_under_a_selects_locks_leaves_its_channels_unlocked() {
@@ -63,8 +80,10 @@ fn a_panic_after_a_select_committed_to_a_lazy_sender_gives_the_receiver_back() {
     let (tx, rx) = chan::<u32>(0);
     // A reserve waits on the unbuffered channel: a lazy sender.
     let mut reserve = std::pin::pin!(tx.reserve());
-    let mut noop = Context::from_waker(Waker::noop());
-    assert!(reserve.as_mut().poll(&mut noop).is_pending());
+    let flag = Arc::new(Flag::default());
+    let flag_waker = Waker::from(Arc::clone(&flag));
+    let mut reserve_cx = Context::from_waker(&flag_waker);
+    assert!(reserve.as_mut().poll(&mut reserve_cx).is_pending());
 
     // The select's receive case finds it, commits to it (granting it this receiver) and
     // registers its waker under the channel's lock: the clone panics.
@@ -78,11 +97,51 @@ fn a_panic_after_a_select_committed_to_a_lazy_sender_gives_the_receiver_back() {
     }));
     assert!(panicked.is_err(), "the waker's clone was expected to panic");
 
-    // The reserve was granted the select's receiver, which the dropped select took back: the
-    // value sent through the permit waits for the next receiver instead of being lost.
-    let std::task::Poll::Ready(Ok(permit)) = reserve.as_mut().poll(&mut noop) else {
+    // The reserve was granted the select's receiver and woken (by the unwinding select), and
+    // the dropped select took the receiver back: the value sent through the permit waits for
+    // the next receiver instead of being lost.
+    assert!(
+        flag.woken(),
+        "the reserve granted a receiver was never woken"
+    );
+    let std::task::Poll::Ready(Ok(permit)) = reserve.as_mut().poll(&mut reserve_cx) else {
         panic!("the reserve was granted the select's receiver");
     };
     permit.send(7);
     assert_eq!(rx.try_recv(), Ok(7));
+}
+
+/// A select whose waker's `clone` panicked inside its signal's waker slot, caught inside the
+/// poll and dropped later (not while panicking), does not hand that broken signal to the next
+/// select on the thread.
+#[test]
+fn a_signal_whose_waker_clone_panicked_is_not_reused() {
+    let (tx, rx) = chan::<u32>(1);
+    {
+        let mut a = RecvCase::new(Some(&rx));
+        let mut cases: [&mut (dyn gocsp_channel::__private::Case + Send); 1] = [&mut a];
+        let mut fut = Box::pin(select(&mut cases, false, false));
+        let waker = panicky_waker();
+        let mut cx = Context::from_waker(&waker);
+        let panicked = catch_unwind(AssertUnwindSafe(|| {
+            let _ = fut.as_mut().poll(&mut cx);
+        }));
+        assert!(panicked.is_err(), "the waker's clone was expected to panic");
+        drop(fut);
+    }
+    // The next select on this thread waits with a waker that records wakes.
+    let flag = Arc::new(Flag::default());
+    let waker = Waker::from(Arc::clone(&flag));
+    let mut a = RecvCase::new(Some(&rx));
+    let mut cases: [&mut (dyn gocsp_channel::__private::Case + Send); 1] = [&mut a];
+    let mut fut = std::pin::pin!(select(&mut cases, false, false));
+    assert!(fut
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    tx.try_send(1).unwrap();
+    assert!(
+        flag.woken(),
+        "the select waiting on a reused signal was never woken"
+    );
 }

@@ -107,9 +107,10 @@ pub(super) fn new_signal() -> Arc<Signal> {
 
 fn recycle_signal(sig: Arc<Signal>) {
     // Only a signal nobody else holds may be reused: a channel that still has it (an entry not
-    // yet removed, a wake in flight) could otherwise complete the wrong select.
+    // yet removed, a wake in flight) could otherwise complete the wrong select. Nor one whose
+    // waker slot a panicking `clone` left half written.
     #[cfg(not(loom))]
-    if Arc::strong_count(&sig) == 1 {
+    if Arc::strong_count(&sig) == 1 && sig.reusable() {
         sig.reset();
         POOL.with(|p| {
             let mut p = p.borrow_mut();
