@@ -231,9 +231,10 @@ impl SyncFlavor for CrossfireThreads {
 }
 
 /// What crossfire's docs ask of a program before its channels are used: detect the platform
-/// (one core: yield rather than spin) and tune its back-off to it. Runs once per process.
+/// (one core: yield rather than spin) and tune its back-off to it, once per process.
 fn crossfire_setup() {
-    crossfire::detect_backoff_cfg();
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(crossfire::detect_backoff_cfg);
 }
 
 /// crossbeam-channel on OS threads.

@@ -121,7 +121,7 @@
 //! on both sides; each batch is checked complete. Medians of eight interleaved pairs (each
 //! gocsp run next to a raw one of the same binary):
 //!
-//! | workload | raw async-nats | gocsp-nats | gocsp / raw (range) |
+//! | workload | raw async-nats (median) | gocsp-nats (median) | median of the pairs' gocsp / raw (range) |
 //! |---|---:|---:|---:|
 //! | core: 10,000 values published and received | 1.00 M values/s | 912 K values/s | 0.92 (0.83–1.09) |
 //! | JetStream: 2,000 values, 16 senders awaiting each store, taken and acked one by one | 40.6 K values/s | 39.6 K values/s | 0.94 (0.93–1.13) |

@@ -355,8 +355,11 @@ async fn a_receiver_behind_by_several_turns_gets_them_in_order_with_a_bad_payloa
     assert_eq!(&msg.payload[..], b"not a number");
 }
 
+/// The close lands while values wait in the local channel (the burst outruns the bridge's
+/// turns; which turn it interrupts is up to the scheduler): every value accepted before it is
+/// published, in order, and a send after it hands its value back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn closing_the_sender_in_the_middle_of_a_turn_publishes_every_value_it_accepted() {
+async fn closing_the_sender_with_values_still_queued_publishes_every_value_it_accepted() {
     let server = server();
     let (pub_client, sub_client) = (connect(&server).await, connect(&server).await);
     let rx = gocsp_nats::receiver::<u32>(&sub_client, "closing")
@@ -367,7 +370,7 @@ async fn closing_the_sender_in_the_middle_of_a_turn_publishes_every_value_it_acc
         let mut accepted = 0;
         for v in 0..BURST {
             if v == BURST / 2 {
-                tokio::task::yield_now().await; // the bridge is mid-way through a turn
+                tokio::task::yield_now().await; // let the bridge start a turn
             }
             if tx.send(v).await.is_err() {
                 break;

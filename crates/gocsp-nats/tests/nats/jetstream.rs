@@ -333,7 +333,8 @@ async fn values_offered_to_a_slow_receiver_stay_alive_and_are_each_acknowledged_
     let client = connect(&server).await;
     let js = js(&client, Duration::from_secs(5));
     stream(&js, "OFFER", &["offer.>"]).await;
-    let consumer = consumer(&js, "OFFER", "o", Duration::from_secs(1)).await;
+    // An AckWait with room for a stall of a loaded machine between two progress acks.
+    let consumer = consumer(&js, "OFFER", "o", Duration::from_secs(2)).await;
     let tx = jetstream::sender::<u32>(&js, "offer.v");
     const N: u32 = 40;
     for v in 0..N {
@@ -346,7 +347,7 @@ async fn values_offered_to_a_slow_receiver_stay_alive_and_are_each_acknowledged_
         .await
         .unwrap();
     // Three AckWaits pass while the bridge holds its offered values for nobody.
-    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    tokio::time::sleep(Duration::from_millis(6_200)).await;
     let mut got = Vec::new();
     for _ in 0..N {
         got.push(
@@ -362,7 +363,7 @@ async fn values_offered_to_a_slow_receiver_stay_alive_and_are_each_acknowledged_
         "in stream order, none twice"
     );
     assert!(
-        tokio::time::timeout(Duration::from_millis(1_500), rx.recv())
+        tokio::time::timeout(Duration::from_millis(2_500), rx.recv())
             .await
             .is_err(),
         "nothing redelivered: held values were kept alive, taken ones acknowledged"
