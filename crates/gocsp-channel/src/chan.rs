@@ -123,7 +123,7 @@ impl Wakes {
     ///
     /// Most operations wake nobody: that case is a single test, inlined into the caller.
     #[inline(always)]
-    pub(crate) fn wake_all(mut self) {
+    pub(crate) fn wake_all(self) {
         // `more` fills only after `one`, so an empty `one` means nothing to wake and nothing
         // allocated: skip the (out-of-line) drop glue.
         if self.one.is_some() {
@@ -134,23 +134,18 @@ impl Wakes {
     }
 
     #[inline(never)]
-    fn wake_some(&mut self) {
-        if let Some(w) = self.one.take() {
+    fn wake_some(self) {
+        let Wakes { one, more } = self;
+        if let Some(w) = one {
             w.wake();
         }
-        for w in self.more.drain(..) {
-            w.wake();
-        }
-    }
-}
-
-impl Drop for Wakes {
-    /// Wakes whoever is still listed: a panic unwinding through the code that filled the list
-    /// (a waker's `clone` is user code) must not leave a waiter that was granted something
-    /// asleep. Declared before the lock guards it outlives, it runs after they unlock.
-    fn drop(&mut self) {
-        if self.one.is_some() {
-            self.wake_some();
+        if more.capacity() == 0 {
+            // Nothing allocated: no drop glue to run.
+            std::mem::forget(more);
+        } else {
+            for w in more {
+                w.wake();
+            }
         }
     }
 }

@@ -2,9 +2,9 @@
 //! registration, waking and cancellation.
 
 use std::future::Future;
-use std::panic::Location;
+use std::panic::{AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use smallvec::SmallVec;
 
@@ -103,6 +103,15 @@ pub(super) fn new_signal() -> Arc<Signal> {
         return s;
     }
     Arc::new(Signal::new())
+}
+
+/// Stores `waker` in `sig` while the caller holds channel locks. The waker's `clone` is user
+/// code: a panic comes back as `Err`, so that the caller releases its locks and runs the wakes
+/// it gathered before resuming it. A waiter the pass granted something (a lazy sender a receive
+/// case committed to) must not sleep forever: woken, it finds the grant taken back by the
+/// dropped select.
+fn store_waker(sig: &Signal, waker: &Waker) -> std::thread::Result<()> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| sig.set_waker(waker)))
 }
 
 fn recycle_signal(sig: Arc<Signal>) {
@@ -352,7 +361,11 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                 if committed {
                     self.registered = true;
                     // Before unlocking: the sender we committed to wakes this waker.
-                    self.sig.get().set_waker(cx.waker());
+                    if let Err(panic) = store_waker(self.sig.get(), cx.waker()) {
+                        drop(locked);
+                        wakes.wake_all();
+                        std::panic::resume_unwind(panic);
+                    }
                     PassResult::Committed
                 } else {
                     PassResult::Fired(i)
@@ -365,7 +378,11 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                 self.registered = true;
                 // Register the waker before any channel can see the entries ("register,
                 // then check again": the checks above ran under the same locks).
-                sig.set_waker(cx.waker());
+                if let Err(panic) = store_waker(&sig, cx.waker()) {
+                    drop(locked);
+                    wakes.wake_all();
+                    std::panic::resume_unwind(panic);
+                }
                 // Queue order decides which case a later peer completes when several share a
                 // channel: start at a random case unless biased (Go: TestPseudoRandomSend).
                 let start = if self.biased || n == 0 {
@@ -407,7 +424,11 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
         if fired == Fire::Committed {
             self.registered = true;
             // Before unlocking: the sender we committed to wakes this waker.
-            self.sig.get().set_waker(cx.waker());
+            if let Err(panic) = store_waker(self.sig.get(), cx.waker()) {
+                drop(locked);
+                wakes.wake_all();
+                std::panic::resume_unwind(panic);
+            }
         }
         drop(locked);
         wakes.wake_all();
