@@ -315,8 +315,6 @@ const _: () = assert!(SHARDS <= 256, "`Registered` stores the shard in a byte");
 struct Slab {
     entries: Vec<Option<Arc<Info>>>,
     free: Vec<usize>,
-    /// Registered goroutines in this shard (all kinds).
-    registered: usize,
     /// Registered `Kind::Task` goroutines in this shard.
     tasks: usize,
 }
@@ -338,7 +336,6 @@ static REGISTRY: [Shard; SHARDS] = [const {
         slab: Mutex::new(Slab {
             entries: Vec::new(),
             free: Vec::new(),
-            registered: 0,
             tasks: 0,
         }),
         started: AtomicU64::new(0),
@@ -462,7 +459,6 @@ pub(crate) fn register(info: &Arc<Info>) -> Registered {
                 slab.entries.len() - 1
             }
         };
-        slab.registered += 1;
         slab.tasks += usize::from(task);
         slot
     };
@@ -492,7 +488,6 @@ impl Drop for Registered {
             let mut slab = s.slab.lock();
             let removed = slab.entries[slot].take();
             slab.free.push(slot);
-            slab.registered -= 1;
             slab.tasks -= usize::from(self.task);
             removed
         };
