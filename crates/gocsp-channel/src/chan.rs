@@ -16,14 +16,18 @@
 //! - `reserved` counts permits holding a buffer slot; `buf.len() + reserved <= cap` except for
 //!   values given back by a dropped receiver (see [`State::rescue`]), which go to the front.
 //! - Every value is in exactly one place: a sender's future, `buf`, a `sendq` entry,
-//!   an `Outcome`, or a receiver's hands.
+//!   a waiter's `Slot` (completed, not yet collected), or a receiver's hands.
+//! - A waiter's `Slot` is completed only by the party that has just removed its entry from
+//!   its queue, under the lock, so at most once per wait; a completed slot's entry is in no
+//!   queue, and its waiter collects the outcome without the lock.
 
 use std::collections::VecDeque;
+use std::mem::ManuallyDrop;
 
 use crate::lock::{Hinted, Lock};
-use crate::loom::{AtomicBool, AtomicUsize, Ordering};
+use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering};
 use crate::queue::WaitQueue;
-use crate::waiters::{Outcome, RecvWaiter, SendWaiter, Signal, SignalState, Who};
+use crate::waiters::{Outcome, RecvWaiter, SendWaiter, Signal, SignalState, Slot, Who};
 
 /// Channel capacity, the only difference between Go's channel flavours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,12 +72,13 @@ pub(crate) struct State<T> {
     buf: VecDeque<T>,
     /// Buffer slots promised to permits that have not sent yet.
     reserved: usize,
-    recvq: WaitQueue<RecvWaiter>,
+    recvq: WaitQueue<RecvWaiter<T>>,
     sendq: WaitQueue<SendWaiter<T>>,
     /// Receivers of an unbuffered channel promised to a permit, waiting for its value.
-    claimed: WaitQueue<RecvWaiter>,
-    /// Completed waits not yet collected by their futures, by entry id.
-    outcomes: Vec<(u64, Outcome<T>)>,
+    claimed: WaitQueue<RecvWaiter<T>>,
+    /// The pool of waiter slots: each one handed out is shared with its waiter, and is free
+    /// again once the waiter lets go of it (this pool holds the last reference).
+    slots: Vec<Arc<Slot<T>>>,
     closed: bool,
     /// Every receiver is gone (set under the lock by `disconnect_receivers`): values that still
     /// arrive through permits are handed back to be dropped.
@@ -83,6 +88,71 @@ pub(crate) struct State<T> {
     /// on (see `Lock`: computing it at every unlock is a noticeable share of a buffered send +
     /// receive, which channels that only block never need).
     hint_armed: bool,
+}
+
+/// Whether the pool holds the last reference to `s`, so that nobody else will touch it: the
+/// waiter that used it last has let go of it, and that waiter's accesses happen before the
+/// caller's next ones. As `Arc`'s own drop: a count of 1, then an acquire fence that pairs with
+/// the waiter's releasing decrement. (No `Weak` is ever made of a slot.) loom's `Arc` does not
+/// model that pairing, so under loom `Arc::get_mut` decides, which does.
+#[inline]
+fn slot_is_free<T>(s: &mut Arc<Slot<T>>) -> bool {
+    #[cfg(not(loom))]
+    {
+        if Arc::strong_count(s) == 1 {
+            std::sync::atomic::fence(Ordering::Acquire);
+            return true;
+        }
+        false
+    }
+    #[cfg(loom)]
+    {
+        Arc::get_mut(s).is_some()
+    }
+}
+
+/// How many waiter slots a channel keeps for reuse (see `State::new_slot`).
+const SLOT_POOL: usize = 64;
+
+/// A registered wait, as its waiter holds it: the entry's id (to find the entry again under
+/// the lock) and the slot its outcome is handed to (to collect it without the lock).
+///
+/// The slot reference is let go of explicitly ([`Waiting::release`], [`Waiting::clear`]), not
+/// by drop glue: the futures that hold a `Waiting` then have no destructor code for it, which
+/// keeps them small enough for callers to inline (callgrind shows the difference). Every path
+/// that ends a wait releases it; one that did not would only keep a slot out of the pool.
+pub(crate) struct Waiting<T> {
+    pub(crate) id: u64,
+    slot: ManuallyDrop<Arc<Slot<T>>>,
+}
+
+impl<T> Waiting<T> {
+    fn new(id: u64, slot: Arc<Slot<T>>) -> Self {
+        Waiting {
+            id,
+            slot: ManuallyDrop::new(slot),
+        }
+    }
+
+    /// The outcome, if the wait completed: one atomic load, no lock.
+    #[inline]
+    pub(crate) fn outcome(&self) -> Option<Outcome<T>> {
+        self.slot.take()
+    }
+
+    /// Lets go of the slot: the wait is over (the pool may hand the slot out again).
+    #[inline]
+    pub(crate) fn release(self) {
+        drop(ManuallyDrop::into_inner(self.slot));
+    }
+
+    /// Releases the wait in `w`, if any.
+    #[inline]
+    pub(crate) fn clear(w: &mut Option<Self>) {
+        if let Some(w) = w.take() {
+            w.release();
+        }
+    }
 }
 
 /// What a lazy sender was granted.
@@ -166,7 +236,7 @@ impl<T> Chan<T> {
                 recvq: WaitQueue::new(),
                 sendq: WaitQueue::new(),
                 claimed: WaitQueue::new(),
-                outcomes: Vec::new(),
+                slots: Vec::new(),
                 closed: false,
                 disconnected: false,
                 hint_armed: false,
@@ -298,6 +368,29 @@ impl<T> State<T> {
         id
     }
 
+    /// A fresh slot for a new waiter: a pooled one its last waiter let go of, else a new one
+    /// (pooled too while the pool is small). The pool holds at most [`SLOT_POOL`] slots: as
+    /// many as waiters commonly wait on one channel at once.
+    #[inline]
+    fn new_slot(&mut self) -> Arc<Slot<T>> {
+        for s in self.slots.iter_mut() {
+            if slot_is_free(s) {
+                s.reset();
+                return s.clone();
+            }
+        }
+        self.new_slot_slow()
+    }
+
+    #[cold]
+    fn new_slot_slow(&mut self) -> Arc<Slot<T>> {
+        let s = Arc::new(Slot::new());
+        if self.slots.len() < SLOT_POOL {
+            self.slots.push(s.clone());
+        }
+        s
+    }
+
     fn has_room(&self) -> bool {
         match self.cap {
             Cap::Zero => false,
@@ -318,7 +411,7 @@ impl<T> State<T> {
     fn hand_to_first_receiver(&mut self, v: T, wakes: &mut Wakes) -> Result<(), T> {
         match self.recvq.claim_first() {
             Some(r) => {
-                self.outcomes.push((r.id, Outcome::Value(v)));
+                r.slot.complete(Outcome::Value(v));
                 wakes.push(r.who);
                 Ok(())
             }
@@ -358,11 +451,11 @@ impl<T> State<T> {
                     if let Err(v) = self.hand_to_receiver(v, wakes) {
                         self.buf.push_back(v);
                     }
-                    self.outcomes.push((s.id, Outcome::Sent));
+                    s.slot.complete(Outcome::Sent);
                 }
                 None => {
                     self.reserved += 1;
-                    self.outcomes.push((s.id, Outcome::Slot));
+                    s.slot.complete(Outcome::Slot);
                 }
             }
             wakes.push(s.who);
@@ -386,10 +479,11 @@ impl<T> State<T> {
         // Eager senders wait with their value only when the buffer has no room: always on an
         // unbuffered channel, and on a buffered one whose free slots are all reserved. Eager
         // entries are always `Task`s (select send cases are lazy), so they are live.
-        let s = self.sendq.remove_first_where(|s| s.value.is_some())?;
-        self.outcomes.push((s.id, Outcome::Sent));
+        let mut s = self.sendq.remove_first_where(|s| s.value.is_some())?;
+        let v = s.value.take();
+        s.slot.complete(Outcome::Sent);
         wakes.push(s.who);
-        s.value
+        v
     }
 
     /// Unbuffered only: a receiver with id `rid` is about to wait. If a lazy sender (a
@@ -398,7 +492,7 @@ impl<T> State<T> {
     fn grant_to_lazy_sender(&mut self, rid: u64, wakes: &mut Wakes) -> bool {
         match self.sendq.claim_first_where(|s| s.value.is_none()) {
             Some(s) => {
-                self.outcomes.push((s.id, Outcome::Claim(rid)));
+                s.slot.complete(Outcome::Claim(rid));
                 wakes.push(s.who);
                 true
             }
@@ -406,26 +500,37 @@ impl<T> State<T> {
         }
     }
 
-    /// A receive that waits: registers `who` as a receiver and returns its entry's id. On an
-    /// unbuffered channel a waiting lazy sender is granted it at once (the entry goes to
-    /// `claimed`); otherwise it queues in `recvq`.
-    pub(crate) fn wait_recv(&mut self, who: Who, wakes: &mut Wakes) -> u64 {
+    /// A receive that waits: registers `who` as a receiver and returns its entry's id and
+    /// its slot. On an unbuffered channel a waiting lazy sender is granted it at once (the
+    /// entry goes to `claimed`); otherwise it queues in `recvq`.
+    #[inline]
+    pub(crate) fn wait_recv(&mut self, who: Who, wakes: &mut Wakes) -> Waiting<T> {
         let id = self.new_id();
-        let entry = RecvWaiter { id, who };
+        let slot = self.new_slot();
+        let entry = RecvWaiter {
+            id,
+            who,
+            slot: slot.clone(),
+        };
         if self.cap == Cap::Zero && self.grant_to_lazy_sender(id, wakes) {
             self.claimed.push_back(entry);
         } else {
             self.recvq.push_back(entry);
         }
-        id
+        Waiting::new(id, slot)
     }
 
     /// A select's receive case that waits: queues `who` in `recvq` (never granted here: a
     /// select registers while it holds the lock of every case, after it found none ready).
-    pub(crate) fn queue_recv(&mut self, who: Who) -> u64 {
+    pub(crate) fn queue_recv(&mut self, who: Who) -> Waiting<T> {
         let id = self.new_id();
-        self.recvq.push_back(RecvWaiter { id, who });
-        id
+        let slot = self.new_slot();
+        self.recvq.push_back(RecvWaiter {
+            id,
+            who,
+            slot: slot.clone(),
+        });
+        Waiting::new(id, slot)
     }
 
     /// Unbuffered only: a select's receive case commits to a waiting lazy sender, which is
@@ -435,7 +540,7 @@ impl<T> State<T> {
         &mut self,
         who: impl FnOnce() -> Who,
         wakes: &mut Wakes,
-    ) -> Option<u64> {
+    ) -> Option<Waiting<T>> {
         if self.cap != Cap::Zero {
             return None;
         }
@@ -443,16 +548,28 @@ impl<T> State<T> {
         if !self.grant_to_lazy_sender(id, wakes) {
             return None;
         }
-        self.claimed.push_back(RecvWaiter { id, who: who() });
-        Some(id)
+        let slot = self.new_slot();
+        self.claimed.push_back(RecvWaiter {
+            id,
+            who: who(),
+            slot: slot.clone(),
+        });
+        Some(Waiting::new(id, slot))
     }
 
     /// A send that waits: queues `who` in `sendq` with its value (`None`: a lazy sender) and
-    /// returns its entry's id.
-    pub(crate) fn queue_send(&mut self, value: Option<T>, who: Who) -> u64 {
+    /// returns its entry's id and slot.
+    #[inline]
+    pub(crate) fn queue_send(&mut self, value: Option<T>, who: Who) -> Waiting<T> {
         let id = self.new_id();
-        self.sendq.push_back(SendWaiter { id, value, who });
-        id
+        let slot = self.new_slot();
+        self.sendq.push_back(SendWaiter {
+            id,
+            value,
+            who,
+            slot: slot.clone(),
+        });
+        Waiting::new(id, slot)
     }
 
     /// Whether receive entry `id` is claimed by a permit and waits for its value.
@@ -531,7 +648,7 @@ impl<T> State<T> {
             }
             Grant::Claim(rid) => match self.claimed.remove(rid) {
                 Some(r) => {
-                    self.outcomes.push((r.id, Outcome::Value(v)));
+                    r.slot.complete(Outcome::Value(v));
                     wakes.push(r.who);
                 }
                 // The claimed receiver's future was dropped: the value goes to the next one.
@@ -561,7 +678,7 @@ impl<T> State<T> {
                         // with any sender that arrived meanwhile.
                         let id = r.id;
                         if let Some(v) = self.try_take(wakes) {
-                            self.outcomes.push((id, Outcome::Value(v)));
+                            r.slot.complete(Outcome::Value(v));
                             wakes.push(r.who);
                         } else if self.grant_to_lazy_sender(id, wakes) {
                             self.claimed.push_back(r);
@@ -630,7 +747,7 @@ impl<T> State<T> {
         for s in self.sendq.take_all() {
             match (s.value, s.who) {
                 (Some(v), who) => {
-                    self.outcomes.push((s.id, Outcome::Rejected(v)));
+                    s.slot.complete(Outcome::Rejected(v));
                     wakes.push(who);
                 }
                 (None, Who::Select { sig, .. }) => {
@@ -662,40 +779,36 @@ impl<T> State<T> {
             }
     }
 
-    /// Takes back receive entry `id` (a future or select case that goes away): a value already
-    /// handed to it goes to the next receiver, or the front of the buffer; else the entry just
-    /// leaves its queue (or `claimed`, where the permit that claimed it will find it gone).
-    pub(crate) fn undo_recv(&mut self, id: u64, wakes: &mut Wakes) {
-        match self.take_outcome(id) {
+    /// Takes back receive wait `w` (a future or select case that goes away): a value already
+    /// handed to its slot goes to the next receiver, or the front of the buffer; else the entry
+    /// just leaves its queue (or `claimed`, where the permit that claimed it will find it gone).
+    /// Under the lock, so a delivery either completed the slot before this look or finds the
+    /// entry gone.
+    pub(crate) fn undo_recv(&mut self, w: &Waiting<T>, wakes: &mut Wakes) {
+        match w.slot.take() {
             Some(Outcome::Value(v)) => self.rescue(v, wakes),
             Some(_) => unreachable!("a receiver only gets values"),
             None => {
-                self.remove_recv(id);
+                self.remove_recv(w.id);
             }
         }
     }
 
-    /// Takes back lazy send entry `id` (a reserve or select send case that goes away): a slot
+    /// Takes back lazy send wait `w` (a reserve or select send case that goes away): a slot
     /// or receiver already granted to it is given back; else the entry leaves the queue.
-    pub(crate) fn undo_lazy_send(&mut self, id: u64, wakes: &mut Wakes) {
-        match self.take_outcome(id) {
+    pub(crate) fn undo_lazy_send(&mut self, w: &Waiting<T>, wakes: &mut Wakes) {
+        match w.slot.take() {
             Some(Outcome::Slot) => self.release(Grant::Slot, wakes),
             Some(Outcome::Claim(rid)) => self.release(Grant::Claim(rid), wakes),
             Some(_) => unreachable!("a lazy sender is only granted"),
             None => {
-                self.remove_send(id);
+                self.remove_send(w.id);
             }
         }
     }
 
-    /// The outcome written for entry `id`, if its wait completed.
-    pub(crate) fn take_outcome(&mut self, id: u64) -> Option<Outcome<T>> {
-        let pos = self.outcomes.iter().position(|(i, _)| *i == id)?;
-        Some(self.outcomes.swap_remove(pos).1)
-    }
-
     /// The waiting receiver entry with this id (queued or claimed).
-    pub(crate) fn recv_entry(&mut self, id: u64) -> Option<&mut RecvWaiter> {
+    pub(crate) fn recv_entry(&mut self, id: u64) -> Option<&mut RecvWaiter<T>> {
         if let Some(r) = self.recvq.get_mut(id) {
             return Some(r);
         }
@@ -703,7 +816,7 @@ impl<T> State<T> {
     }
 
     /// Removes receiver entry `id` (queued or claimed) without looking at its outcome.
-    pub(crate) fn remove_recv(&mut self, id: u64) -> Option<RecvWaiter> {
+    pub(crate) fn remove_recv(&mut self, id: u64) -> Option<RecvWaiter<T>> {
         match self.recvq.remove(id) {
             Some(r) => Some(r),
             None => self.claimed.remove(id),

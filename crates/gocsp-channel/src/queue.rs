@@ -21,7 +21,7 @@ pub(crate) trait Entry {
     fn who(&self) -> &Who;
 }
 
-impl Entry for RecvWaiter {
+impl<T> Entry for RecvWaiter<T> {
     #[inline]
     fn id(&self) -> u64 {
         self.id

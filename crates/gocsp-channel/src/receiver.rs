@@ -26,7 +26,7 @@ use crate::sender::cap_of;
 pub struct Receiver<T> {
     pub(crate) chan: Arc<Chan<T>>,
     /// The receive in progress on behalf of the `Stream` impl.
-    stream: RecvOp,
+    stream: RecvOp<T>,
     /// Where this handle was created (`chan()` or `clone()`): the site a wait in the `Stream`
     /// impl reports, since `poll_next` cannot know the line that awaits it.
     site: &'static Location<'static>,
@@ -286,7 +286,7 @@ impl<T> futures_core::FusedStream for Receiver<T> {
 
 /// One poll of a receive, with the budget and the runtime reports of every channel operation.
 fn poll_recv<T>(
-    op: &mut RecvOp,
+    op: &mut RecvOp<T>,
     chan: &Chan<T>,
     cx: &mut Context<'_>,
     kind: Op,
@@ -301,7 +301,7 @@ fn poll_recv<T>(
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Recv<'a, T> {
     rx: &'a Receiver<T>,
-    op: RecvOp,
+    op: RecvOp<T>,
     site: &'static Location<'static>,
 }
 

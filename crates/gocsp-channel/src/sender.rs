@@ -382,7 +382,7 @@ impl<T> fmt::Debug for Send<'_, T> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Reserve<'a, T> {
     tx: &'a Sender<T>,
-    op: ReserveOp,
+    op: ReserveOp<T>,
     site: &'static Location<'static>,
 }
 
@@ -476,7 +476,7 @@ impl<T> fmt::Debug for Permit<T> {
 /// sink's sender (the channel closes if it was the last one).
 pub struct SendSink<T> {
     tx: Option<Sender<T>>,
-    op: ReserveOp,
+    op: ReserveOp<T>,
     permit: Option<Permit<T>>,
 }
 

@@ -3,10 +3,17 @@
 //! A waiting operation is an entry in one of the channel's queues (`recvq`, `sendq`, each a
 //! `WaitQueue`), owned by the channel state and touched only under the channel lock. Entries
 //! carry an id unique within their channel; the future that registered an entry finds it again
-//! by that id, so no entry is ever allocated separately or shared between threads.
+//! by that id while it waits.
+//!
+//! Each entry also shares a [`Slot`] with its waiter (Go's `sudog.elem`): the party that
+//! completes the wait writes the [`Outcome`] — the value itself, for a receiver — into the
+//! slot under the channel lock, marks it done, and wakes the waiter after unlocking. The woken
+//! waiter collects its outcome from its own slot with one atomic load and a read, without the
+//! channel lock. Slots come from a per-channel pool (`State`'s `slots`) and are reused once
+//! their waiter has let go of them, so a wait allocates nothing in steady state.
 //!
 //! An entry is woken in one of two ways:
-//! - [`Who::Task`]: a plain future or blocking call. Whoever completes it writes an [`Outcome`]
+//! - [`Who::Task`]: a plain future or blocking call. Whoever completes it writes its slot
 //!   under the channel lock and wakes its waker. Its future removes the entry when dropped, so a
 //!   `Task` entry in a queue is always live.
 //! - [`Who::Select`]: one case of a select, registered on several channels at once. All its
@@ -16,7 +23,7 @@
 
 use std::task::Waker;
 
-use crate::loom::{AtomicBool, AtomicUsize, AtomicWaker, Ordering};
+use crate::loom::{Arc, AtomicBool, AtomicUsize, AtomicWaker, Ordering, UnsafeCell};
 
 /// Where a select stands, as its [`Signal`] records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,9 +243,11 @@ impl Who {
 }
 
 /// A waiting receiver.
-pub(crate) struct RecvWaiter {
+pub(crate) struct RecvWaiter<T> {
     pub(crate) id: u64,
     pub(crate) who: Who,
+    /// Where the value goes; the waiter holds the other reference.
+    pub(crate) slot: Arc<Slot<T>>,
 }
 
 /// A waiting sender. `value` is `Some` for an eager sender (`send`), `None` for a lazy one
@@ -247,6 +256,79 @@ pub(crate) struct SendWaiter<T> {
     pub(crate) id: u64,
     pub(crate) value: Option<T>,
     pub(crate) who: Who,
+    /// Where the outcome goes; the waiter holds the other reference.
+    pub(crate) slot: Arc<Slot<T>>,
+}
+
+/// The place a waiter's outcome is handed to: shared by the queue entry and the waiting
+/// future (or select case, or blocked thread).
+///
+/// Protocol: while `done` is false only the channel writes `outcome`, under the channel lock,
+/// and only the party that has just removed the slot's entry from its queue (so at most one
+/// write per wait); it stores `done` with `Release` last. The waiter reads `outcome` only after
+/// it loads `done == true` with `Acquire`, with or without the lock; from then on nobody else
+/// touches the slot. The channel's pool reuses a slot only when it holds the last reference
+/// (`State::new_slot`), so a reset never races either side.
+///
+/// Why a pooled, shared slot rather than a node pinned in the future (tokio's intrusive
+/// `LinkedList`, the shape of Go's `sudog`): it gives the lock-free collection without making
+/// the futures `!Unpin` or moving the queues to raw pointers, and it serves alike the futures,
+/// the `Stream` impl (whose receive lives in a movable `Receiver`), the blocking API and select
+/// cases. Its price is a reference count taken and dropped per wait and an id kept beside the
+/// pointer; an intrusive node would remove both, and is the next step.
+pub(crate) struct Slot<T> {
+    done: AtomicBool,
+    outcome: UnsafeCell<Option<Outcome<T>>>,
+}
+
+// SAFETY: the outcome cell is written by one party and then read by one other, ordered by the
+// `done` flag (Release store, Acquire load) as the protocol above says; a `Slot` moves values
+// of `T` between threads, so `T: Send` is required and sufficient.
+unsafe impl<T: Send> Sync for Slot<T> {}
+
+impl<T> Slot<T> {
+    pub(crate) fn new() -> Self {
+        Slot {
+            done: AtomicBool::new(false),
+            outcome: UnsafeCell::new(None),
+        }
+    }
+
+    /// Writes the outcome of this slot's wait and marks it done. Called under the channel lock
+    /// by the party that removed the slot's entry from its queue.
+    #[inline]
+    pub(crate) fn complete(&self, o: Outcome<T>) {
+        debug_assert!(!self.done.load(Ordering::Relaxed), "a slot completed twice");
+        // SAFETY: `done` is false, so the waiter does not read the cell; the caller holds the
+        // channel lock and has just removed this slot's entry, so no other writer exists.
+        self.outcome.with_mut(|p| unsafe { *p = Some(o) });
+        self.done.store(true, Ordering::Release);
+    }
+
+    /// The outcome, if the wait completed: for the waiter only, with or without the lock.
+    #[inline]
+    pub(crate) fn take(&self) -> Option<Outcome<T>> {
+        if !self.done.load(Ordering::Acquire) {
+            return None;
+        }
+        // SAFETY: `done` was set (Acquire pairs with `complete`'s Release), so the write is
+        // visible and finished, and nobody writes the cell again until the slot is reset,
+        // which needs the last reference; the caller is the slot's one waiter.
+        self.outcome.with_mut(|p| unsafe { (*p).take() })
+    }
+
+    /// Makes a slot fresh for another wait. Only the pool calls it, when it holds the last
+    /// reference (nobody else can look at the slot).
+    #[inline]
+    pub(crate) fn reset(&self) {
+        // The waiter always collects a completed outcome (or gives it back through the channel)
+        // before it lets go of the slot, so no value is left to drop here, under the lock.
+        debug_assert!(
+            self.take().is_none(),
+            "a slot reused with its outcome uncollected"
+        );
+        self.done.store(false, Ordering::Relaxed);
+    }
 }
 
 /// What happened to a waiter, written by the party that completed it.

@@ -336,3 +336,146 @@ fn nonblocking_select_never_misses_a_value_that_was_always_there() {
         );
     });
 }
+
+/// Direct hand-off racing a drop: a receive on `chan(1)` registers (its slot is empty), then
+/// another thread sends 1 and 2 with `try_send` while this thread polls the receive once more
+/// and drops it. The first value lands in the receiver's slot or in the buffer; if the dropped
+/// receive did not collect it, it goes back to the front of the buffer, before 2. Whatever the
+/// order, the values received are exactly the values sent, in order, each once.
+#[test]
+fn delivery_to_a_slot_races_the_receive_futures_drop() {
+    loom::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = chan::<Counted>(1);
+        let mut recv = rx.recv();
+        assert!(poll_once(&mut recv).is_none(), "nothing sent yet");
+        let d = drops.clone();
+        let sender = thread::spawn(move || {
+            let mut sent = vec![];
+            for i in [1, 2] {
+                if tx.try_send(Counted(i, d.clone())).is_ok() {
+                    sent.push(i);
+                }
+            }
+            sent
+        });
+        let mut got: Vec<u32> = poll_once(&mut recv)
+            .flatten()
+            .map(|v| v.0)
+            .into_iter()
+            .collect();
+        drop(recv);
+        let sent = sender.join().unwrap();
+        while let Ok(v) = rx.try_recv() {
+            got.push(v.0);
+        }
+        assert_eq!(got, sent, "received {got:?}, sent {sent:?}");
+        drop(rx);
+        assert_eq!(drops.load(Ordering::SeqCst), 2, "every value dropped once");
+    });
+}
+
+/// A send parked on `chan(0)` (its value in the sender's queue entry) is dropped while another
+/// thread tries to receive: the receiver took the value (the send completed), or the dropped
+/// send gets it back and drops it. Never both, never neither.
+#[test]
+fn dropped_send_whose_value_was_not_taken_gets_it_back() {
+    loom::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = chan::<Counted>(0);
+        let mut send = tx.send(Counted(4, drops.clone()));
+        assert!(poll_once(&mut send).is_none(), "nobody receives yet");
+        // The receiver keeps what it took: only the dropped send may drop a value here.
+        let receiver = thread::spawn(move || rx.try_recv().ok());
+        let sent = poll_once(&mut send).map(|r| r.is_ok());
+        drop(send);
+        let dropped_with_send = drops.load(Ordering::SeqCst);
+        let got = receiver.join().unwrap();
+        match got {
+            Some(v) => {
+                assert_eq!(v.0, 4);
+                assert_eq!(dropped_with_send, 0, "taken, so not the send's to drop");
+                drop(v);
+                assert_eq!(drops.load(Ordering::SeqCst), 1, "dropped exactly once");
+            }
+            None => {
+                assert_eq!(dropped_with_send, 1, "not taken: back to the dropped send");
+                assert_ne!(sent, Some(true), "a send nobody received did not complete");
+            }
+        }
+    });
+}
+
+/// A parked send on `chan(0)` dropped while the channel closes on another thread: the
+/// rejected value comes back to the dropped send (through its slot or its queue entry) and
+/// drops exactly once.
+#[test]
+fn dropped_send_racing_close_gets_its_value_back() {
+    loom::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = chan::<Counted>(0);
+        let mut send = tx.send(Counted(6, drops.clone()));
+        assert!(poll_once(&mut send).is_none());
+        let closer = thread::spawn(move || {
+            rx.close();
+            rx
+        });
+        if let Some(r) = poll_once(&mut send) {
+            let v = r.expect_err("nobody receives, so only a close completes it");
+            assert_eq!(v.0 .0, 6);
+        }
+        drop(send);
+        let rx = closer.join().unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert_eq!(rx.try_recv().err(), Some(TryRecvError::Closed));
+    });
+}
+
+/// A select registered on `chan(0)` (polled once: pending) is chosen by a `try_send` on
+/// another thread — the value handed to its case's slot — and dropped before it is polled
+/// again: the value goes back to the channel for the next receiver. If the drop came first
+/// the `try_send` found nobody and handed the value back. Exactly one of these.
+#[test]
+fn select_dropped_between_chosen_and_completed_gives_the_value_back() {
+    loom::model(|| {
+        let (tx, rx) = chan::<u32>(0);
+        let sent = {
+            let mut recv = RecvCase::new(Some(&rx));
+            let mut cases = [&mut recv as &mut (dyn Case + Send)];
+            let mut fut = Box::pin(select(&mut cases, false, false));
+            assert!(poll_once(&mut fut).is_none(), "nothing sent yet");
+            let sender = thread::spawn(move || tx.try_send(8).is_ok());
+            drop(fut);
+            sender.join().unwrap()
+        };
+        let rescued = rx.try_recv().ok();
+        assert_eq!(rescued.is_some(), sent, "sent {sent}, rescued {rescued:?}");
+        assert_eq!(rescued.unwrap_or(8), 8);
+        assert_eq!(rx.try_recv().err(), Some(TryRecvError::Closed));
+    });
+}
+
+/// A select's send case on `chan(0)`, registered, is chosen by a receiver on another thread
+/// (granted that receiver, which now waits for the value) and dropped before it completes:
+/// the receiver goes back to waiting, and the next send reaches it. Nothing else changed.
+#[test]
+fn select_send_dropped_between_chosen_and_completed_gives_the_receiver_back() {
+    loom::model(|| {
+        let (tx, rx) = chan::<u32>(0);
+        let receiver = thread::spawn(move || block_on(rx.recv()));
+        {
+            let mut send = SendCase::new(Some(&tx));
+            let mut cases = [&mut send as &mut (dyn Case + Send)];
+            let mut fut = Box::pin(select(&mut cases, false, false));
+            if let Some(i) = poll_once(&mut fut) {
+                // The receiver was already waiting: the case fired at once. Dropping the
+                // permit unused gives the receiver back too.
+                assert_eq!(i, 0);
+                drop(fut);
+                drop(send.take().expect("open"));
+            }
+        }
+        block_on(tx.send(10)).expect("the receiver is still there");
+        assert_eq!(receiver.join().unwrap(), Some(10));
+    });
+}

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use super::imp::CaseImpl;
 use super::{Fire, Kind, SigSlot};
-use crate::chan::{Wakes, RECV_MAYBE, SEND_MAYBE};
+use crate::chan::{Waiting, Wakes, RECV_MAYBE, SEND_MAYBE};
 use crate::error::SendError;
 use crate::loom::Arc;
 use crate::waiters::{Outcome, Signal, SignalState, Who};
@@ -15,7 +15,7 @@ use crate::{Permit, Receiver, Sender};
 /// A `recv(rx)` case.
 pub struct RecvCase<'a, T> {
     rx: Option<&'a Receiver<T>>,
-    reg: Option<u64>,
+    reg: Option<Waiting<T>>,
     out: Option<Option<T>>,
 }
 
@@ -88,8 +88,9 @@ impl<T> CaseImpl for RecvCase<'_, T> {
         };
         // SAFETY: the caller holds the lock, and this reference ends with this call.
         let st = unsafe { rx.chan.state.locked_mut() };
-        if let Some(id) = self.reg.take() {
-            st.remove_recv(id);
+        if let Some(w) = self.reg.take() {
+            st.remove_recv(w.id);
+            w.release();
         }
         if let Some(v) = st.try_take(wakes) {
             self.out = Some(Some(v));
@@ -105,8 +106,8 @@ impl<T> CaseImpl for RecvCase<'_, T> {
             case,
         };
         match st.commit_recv(who, wakes) {
-            Some(id) => {
-                self.reg = Some(id);
+            Some(w) => {
+                self.reg = Some(w);
                 // The owner holds every lock of its select: nobody else can touch the signal.
                 sig.get().store(SignalState::Won(case));
                 Fire::Committed
@@ -118,8 +119,8 @@ impl<T> CaseImpl for RecvCase<'_, T> {
         let Some(rx) = self.rx else { return };
         // SAFETY: the caller holds the lock, and this reference ends with this call.
         let st = unsafe { rx.chan.state.locked_mut() };
-        if let Some(id) = self.reg {
-            if st.recv_entry(id).is_some() {
+        if let Some(w) = &self.reg {
+            if st.recv_entry(w.id).is_some() {
                 return;
             }
         }
@@ -129,51 +130,65 @@ impl<T> CaseImpl for RecvCase<'_, T> {
         }));
     }
     unsafe fn unregister(&mut self) {
-        let (Some(rx), Some(id)) = (self.rx, self.reg.take()) else {
+        let (Some(rx), Some(w)) = (self.rx, self.reg.take()) else {
             return;
         };
         // SAFETY: the caller holds the lock, and this reference ends with this call.
         let st = unsafe { rx.chan.state.locked_mut() };
-        st.remove_recv(id);
+        st.remove_recv(w.id);
+        w.release();
     }
     fn poll_fut(&mut self, _cx: &mut Context<'_>) -> bool {
         false
     }
     fn complete(&mut self, sig: &Signal, case: usize) -> Poll<bool> {
-        let (Some(rx), Some(id)) = (self.rx, self.reg) else {
+        let (Some(rx), Some(w)) = (self.rx, &self.reg) else {
             return Poll::Ready(false);
         };
-        let mut st = rx.chan.state.lock();
-        match st.take_outcome(id) {
-            Some(Outcome::Value(v)) => {
-                self.reg = None;
+        // The value handed to this case's slot: collected without the channel lock.
+        let o = match w.outcome() {
+            Some(o) => o,
+            None => {
+                let st = rx.chan.state.lock();
+                match w.outcome() {
+                    Some(o) => o,
+                    None if sig.state() == SignalState::Won(case) && st.is_claimed(w.id) => {
+                        return Poll::Pending
+                    }
+                    None => return Poll::Ready(false),
+                }
+            }
+        };
+        match o {
+            Outcome::Value(v) => {
+                Waiting::clear(&mut self.reg);
                 self.out = Some(Some(v));
                 Poll::Ready(true)
             }
-            Some(_) => unreachable!("a receiver only gets values"),
-            None if sig.state() == SignalState::Won(case) && st.is_claimed(id) => Poll::Pending,
-            None => Poll::Ready(false),
+            _ => unreachable!("a receiver only gets values"),
         }
     }
     fn undo_win(&mut self, sig: &Signal, case: usize, wakes: &mut Wakes) -> bool {
-        let (Some(rx), Some(id)) = (self.rx, self.reg) else {
+        let (Some(rx), Some(w)) = (self.rx, &self.reg) else {
             return true;
         };
         let mut st = rx.chan.state.lock();
         if sig.state() != SignalState::Won(case) {
             return false;
         }
-        st.undo_recv(id, wakes);
-        self.reg = None;
+        st.undo_recv(w, wakes);
+        Waiting::clear(&mut self.reg);
         sig.store(SignalState::Cancelled);
         true
     }
     fn cancel(&mut self, wakes: &mut Wakes) {
-        let (Some(rx), Some(id)) = (self.rx, self.reg.take()) else {
+        let (Some(rx), Some(w)) = (self.rx, self.reg.take()) else {
             return;
         };
         let mut st = rx.chan.state.lock();
-        st.undo_recv(id, wakes);
+        st.undo_recv(&w, wakes);
+        drop(st);
+        w.release();
     }
 }
 
@@ -181,7 +196,7 @@ impl<T> CaseImpl for RecvCase<'_, T> {
 /// [`Permit`] and the value is evaluated only if this case fired.
 pub struct SendCase<'a, T> {
     tx: Option<&'a Sender<T>>,
-    reg: Option<u64>,
+    reg: Option<Waiting<T>>,
     out: Option<Result<Permit<T>, SendError<()>>>,
 }
 
@@ -272,8 +287,9 @@ impl<T> CaseImpl for SendCase<'_, T> {
         };
         // SAFETY: the caller holds the lock, and this reference ends with this call.
         let st = unsafe { tx.chan.state.locked_mut() };
-        if let Some(id) = self.reg.take() {
-            st.remove_send(id);
+        if let Some(w) = self.reg.take() {
+            st.remove_send(w.id);
+            w.release();
         }
         if st.is_closed() {
             self.out = Some(Err(SendError(())));
@@ -291,8 +307,8 @@ impl<T> CaseImpl for SendCase<'_, T> {
         let Some(tx) = self.tx else { return };
         // SAFETY: the caller holds the lock, and this reference ends with this call.
         let st = unsafe { tx.chan.state.locked_mut() };
-        if let Some(id) = self.reg {
-            if st.send_entry(id).is_some() {
+        if let Some(w) = &self.reg {
+            if st.send_entry(w.id).is_some() {
                 return;
             }
         }
@@ -305,51 +321,63 @@ impl<T> CaseImpl for SendCase<'_, T> {
         ));
     }
     unsafe fn unregister(&mut self) {
-        let (Some(tx), Some(id)) = (self.tx, self.reg.take()) else {
+        let (Some(tx), Some(w)) = (self.tx, self.reg.take()) else {
             return;
         };
         // SAFETY: the caller holds the lock, and this reference ends with this call.
         let st = unsafe { tx.chan.state.locked_mut() };
-        st.remove_send(id);
+        st.remove_send(w.id);
+        w.release();
     }
     fn poll_fut(&mut self, _cx: &mut Context<'_>) -> bool {
         false
     }
     fn complete(&mut self, _sig: &Signal, _case: usize) -> Poll<bool> {
-        let (Some(tx), Some(id)) = (self.tx, self.reg) else {
+        let (Some(tx), Some(w)) = (self.tx, &self.reg) else {
             return Poll::Ready(false);
         };
-        let mut st = tx.chan.state.lock();
-        let grant = match st.take_outcome(id) {
-            Some(Outcome::Slot) => crate::chan::Grant::Slot,
-            Some(Outcome::Claim(rid)) => crate::chan::Grant::Claim(rid),
-            Some(_) => unreachable!("a lazy sender is only granted"),
-            None => return Poll::Ready(false),
+        // What this case was granted, from its slot. A slot that is not complete stays so
+        // until the channel wins this case, and the engine asks only after a win.
+        let o = match w.outcome() {
+            Some(o) => o,
+            None => {
+                let _st = tx.chan.state.lock();
+                match w.outcome() {
+                    Some(o) => o,
+                    None => return Poll::Ready(false),
+                }
+            }
         };
-        drop(st);
-        self.reg = None;
+        let grant = match o {
+            Outcome::Slot => crate::chan::Grant::Slot,
+            Outcome::Claim(rid) => crate::chan::Grant::Claim(rid),
+            _ => unreachable!("a lazy sender is only granted"),
+        };
+        Waiting::clear(&mut self.reg);
         self.out = Some(Ok(Permit::new(tx.chan.clone(), grant)));
         Poll::Ready(true)
     }
     fn undo_win(&mut self, sig: &Signal, case: usize, wakes: &mut Wakes) -> bool {
-        let (Some(tx), Some(id)) = (self.tx, self.reg) else {
+        let (Some(tx), Some(w)) = (self.tx, &self.reg) else {
             return true;
         };
         let mut st = tx.chan.state.lock();
         if sig.state() != SignalState::Won(case) {
             return false;
         }
-        st.undo_lazy_send(id, wakes);
-        self.reg = None;
+        st.undo_lazy_send(w, wakes);
+        Waiting::clear(&mut self.reg);
         sig.store(SignalState::Cancelled);
         true
     }
     fn cancel(&mut self, wakes: &mut Wakes) {
-        let (Some(tx), Some(id)) = (self.tx, self.reg.take()) else {
+        let (Some(tx), Some(w)) = (self.tx, self.reg.take()) else {
             return;
         };
         let mut st = tx.chan.state.lock();
-        st.undo_lazy_send(id, wakes);
+        st.undo_lazy_send(&w, wakes);
+        drop(st);
+        w.release();
     }
 }
 
