@@ -80,9 +80,9 @@ pub(crate) struct Signal {
     /// Set when something changed that the select must look at again (a channel closed, a
     /// claim was given back): the owner re-runs its pass instead of waiting.
     poked: AtomicBool,
-    /// Set while the owner stores its waker: still set afterwards means that a waker's `clone`
-    /// panicked inside the slot, which the signal must then never be reused with.
-    storing: AtomicBool,
+    /// Set when a waker's `clone` panicked while the owner stored it: the waker slot may be left
+    /// half written, and the signal must never be reused.
+    broken: AtomicBool,
     waker: AtomicWaker,
 }
 
@@ -91,7 +91,7 @@ impl Signal {
         Signal {
             state: AtomicUsize::new(SignalState::Waiting.encode()),
             poked: AtomicBool::new(false),
-            storing: AtomicBool::new(false),
+            broken: AtomicBool::new(false),
             waker: AtomicWaker::new(),
         }
     }
@@ -179,15 +179,18 @@ impl Signal {
     /// Stores the owner's waker. Called before the owner checks the state again, so a wake
     /// after the check finds this waker ("register, then check again").
     pub(crate) fn set_waker(&self, waker: &Waker) {
-        // Only the owner stores its waker and reads `storing`: relaxed is enough.
-        self.storing.store(true, Ordering::Relaxed);
         self.waker.register(waker);
-        self.storing.store(false, Ordering::Relaxed);
     }
 
-    /// `false` once a waker's `clone` panicked while the owner stored it (see `storing`).
+    /// Records that a waker's `clone` panicked inside [`set_waker`](Self::set_waker). Only the
+    /// owner writes and reads the mark: relaxed is enough.
+    pub(crate) fn mark_broken(&self) {
+        self.broken.store(true, Ordering::Relaxed);
+    }
+
+    /// `false` once [`mark_broken`](Self::mark_broken) was called.
     pub(crate) fn reusable(&self) -> bool {
-        !self.storing.load(Ordering::Relaxed)
+        !self.broken.load(Ordering::Relaxed)
     }
 }
 

@@ -105,13 +105,23 @@ pub(super) fn new_signal() -> Arc<Signal> {
     Arc::new(Signal::new())
 }
 
-/// Stores `waker` in `sig` while the caller holds channel locks. The waker's `clone` is user
-/// code: a panic comes back as `Err`, so that the caller releases its locks and runs the wakes
-/// it gathered before resuming it. A waiter the pass granted something (a lazy sender a receive
-/// case committed to) must not sleep forever: woken, it finds the grant taken back by the
-/// dropped select.
+/// Stores `waker` in `sig`. The waker's `clone` is user code: if it panics, the signal is marked
+/// never to be reused (its waker slot may be half written) and the panic comes back as `Err`.
 fn store_waker(sig: &Signal, waker: &Waker) -> std::thread::Result<()> {
-    std::panic::catch_unwind(AssertUnwindSafe(|| sig.set_waker(waker)))
+    std::panic::catch_unwind(AssertUnwindSafe(|| sig.set_waker(waker))).inspect_err(|_| {
+        sig.mark_broken();
+    })
+}
+
+/// Resumes a panic caught while the caller held channel locks: first releases the locks and
+/// runs the wakes the pass gathered. A waiter the pass granted something (a lazy sender a
+/// receive case committed to) must not sleep forever: woken, it finds the grant taken back by
+/// the dropped select.
+#[cold]
+fn unwind_after<L>(locked: L, wakes: Wakes, panic: Box<dyn std::any::Any + Send>) -> ! {
+    drop(locked);
+    wakes.wake_all();
+    std::panic::resume_unwind(panic)
 }
 
 fn recycle_signal(sig: Arc<Signal>) {
@@ -362,9 +372,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                     self.registered = true;
                     // Before unlocking: the sender we committed to wakes this waker.
                     if let Err(panic) = store_waker(self.sig.get(), cx.waker()) {
-                        drop(locked);
-                        wakes.wake_all();
-                        std::panic::resume_unwind(panic);
+                        unwind_after(locked, wakes, panic);
                     }
                     PassResult::Committed
                 } else {
@@ -379,9 +387,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
                 // Register the waker before any channel can see the entries ("register,
                 // then check again": the checks above ran under the same locks).
                 if let Err(panic) = store_waker(&sig, cx.waker()) {
-                    drop(locked);
-                    wakes.wake_all();
-                    std::panic::resume_unwind(panic);
+                    unwind_after(locked, wakes, panic);
                 }
                 // Queue order decides which case a later peer completes when several share a
                 // channel: start at a random case unless biased (Go: TestPseudoRandomSend).
@@ -425,9 +431,7 @@ impl<'a, D: ?Sized + Case + 'a> SelectFuture<'a, D> {
             self.registered = true;
             // Before unlocking: the sender we committed to wakes this waker.
             if let Err(panic) = store_waker(self.sig.get(), cx.waker()) {
-                drop(locked);
-                wakes.wake_all();
-                std::panic::resume_unwind(panic);
+                unwind_after(locked, wakes, panic);
             }
         }
         drop(locked);
@@ -462,7 +466,9 @@ impl<'a, D: ?Sized + Case + 'a> Future for SelectFuture<'a, D> {
         if this.registered {
             // A borrow of the signal field, not a clone: this runs on every wake-up.
             let sig: &Signal = this.sig.get();
-            sig.set_waker(cx.waker());
+            if let Err(panic) = store_waker(sig, cx.waker()) {
+                std::panic::resume_unwind(panic);
+            }
             loop {
                 if let Some(i) = sig.selected() {
                     match this.cases[i].complete(sig, i) {

@@ -48,17 +48,24 @@ async fn queue(client: async_nats::Client, args: &[String]) {
     }
 }
 
-/// `js-receiver <stream> <consumer>`: takes values from the durable consumer with
-/// `jetstream::receiver` (acknowledged when taken); prints `took <v>` for each.
-async fn js_receiver(client: async_nats::Client, args: &[String]) {
-    let js = async_nats::jetstream::new(client);
-    let consumer: async_nats::jetstream::consumer::PullConsumer = js
+/// The durable consumer `args[1]` of stream `args[0]`.
+async fn pull_consumer(
+    client: async_nats::Client,
+    args: &[String],
+) -> async_nats::jetstream::consumer::PullConsumer {
+    async_nats::jetstream::new(client)
         .get_stream(&args[0])
         .await
         .expect("stream")
         .get_consumer(&args[1])
         .await
-        .expect("consumer");
+        .expect("consumer")
+}
+
+/// `js-receiver <stream> <consumer>`: takes values from the durable consumer with
+/// `jetstream::receiver` (acknowledged when taken); prints `took <v>` for each.
+async fn js_receiver(client: async_nats::Client, args: &[String]) {
+    let consumer = pull_consumer(client, args).await;
     let rx = gocsp_nats::jetstream::receiver::<u64>(&consumer)
         .await
         .expect("receiver");
@@ -73,14 +80,7 @@ async fn js_receiver(client: async_nats::Client, args: &[String]) {
 /// `js-deliveries <stream> <consumer>`: as `js-receiver`, with `jetstream::deliveries`:
 /// prints `took <v> <delivered>`, then acknowledges.
 async fn js_deliveries(client: async_nats::Client, args: &[String]) {
-    let js = async_nats::jetstream::new(client);
-    let consumer: async_nats::jetstream::consumer::PullConsumer = js
-        .get_stream(&args[0])
-        .await
-        .expect("stream")
-        .get_consumer(&args[1])
-        .await
-        .expect("consumer");
+    let consumer = pull_consumer(client, args).await;
     let rx = gocsp_nats::jetstream::deliveries::<u64>(&consumer)
         .await
         .expect("deliveries");
