@@ -267,6 +267,12 @@ impl Bubble {
             // Two identical snapshots, every goroutine durably blocked in both with no poll in
             // between: there was an instant at which all of them were.
             let Some(first) = self.snapshot() else { return };
+            // No goroutine left in the bubble (its body has returned and the rest finished):
+            // nothing can observe the clock, and firing a ticker that re-arms itself would loop
+            // here forever.
+            if first.is_empty() {
+                return;
+            }
             if self.snapshot().as_ref() != Some(&first) {
                 return;
             }
