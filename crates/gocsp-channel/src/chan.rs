@@ -22,12 +22,13 @@
 //!   queue, and its waiter collects the outcome without the lock.
 
 use std::collections::VecDeque;
-use std::mem::ManuallyDrop;
 
 use crate::lock::{Hinted, Lock};
-use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering};
+use crate::loom::{AtomicBool, AtomicUsize, Ordering};
 use crate::queue::WaitQueue;
-use crate::waiters::{Outcome, RecvWaiter, SendWaiter, Signal, SignalState, Slot, Who};
+use crate::waiters::{
+    Outcome, RecvWaiter, SendWaiter, Signal, SignalState, Slot, SlotPool, SlotRef, Who,
+};
 
 /// Channel capacity, the only difference between Go's channel flavours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +61,9 @@ pub(crate) struct Chan<T> {
     closed: AtomicBool,
     /// The synctest bubble the channel was created in (`hook::bubble`), 0 if none.
     pub(crate) bubble: u32,
+    /// The pool's first waiter slot, in the channel's own allocation (outside the lock: a
+    /// waiter reads its slot without it). See [`Chan::init`].
+    slot0: Slot<T>,
 }
 
 pub(crate) struct State<T> {
@@ -76,9 +80,9 @@ pub(crate) struct State<T> {
     sendq: WaitQueue<SendWaiter<T>>,
     /// Receivers of an unbuffered channel promised to a permit, waiting for its value.
     claimed: WaitQueue<RecvWaiter<T>>,
-    /// The pool of waiter slots: each one handed out is shared with its waiter, and is free
-    /// again once the waiter lets go of it (this pool holds the last reference).
-    slots: Vec<Arc<Slot<T>>>,
+    /// The waiter slots: each one handed out is shared by an entry and its waiter, and is
+    /// handed out again once the waiter lets go of it.
+    slots: SlotPool<T>,
     closed: bool,
     /// Every receiver is gone (set under the lock by `disconnect_receivers`): values that still
     /// arrive through permits are handed back to be dropped.
@@ -90,48 +94,20 @@ pub(crate) struct State<T> {
     hint_armed: bool,
 }
 
-/// Whether the pool holds the last reference to `s`, so that nobody else will touch it: the
-/// waiter that used it last has let go of it, and that waiter's accesses happen before the
-/// caller's next ones. As `Arc`'s own drop: a count of 1, then an acquire fence that pairs with
-/// the waiter's releasing decrement. (No `Weak` is ever made of a slot.) loom's `Arc` does not
-/// model that pairing, so under loom `Arc::get_mut` decides, which does.
-#[inline]
-fn slot_is_free<T>(s: &mut Arc<Slot<T>>) -> bool {
-    #[cfg(not(loom))]
-    {
-        if Arc::strong_count(s) == 1 {
-            std::sync::atomic::fence(Ordering::Acquire);
-            return true;
-        }
-        false
-    }
-    #[cfg(loom)]
-    {
-        Arc::get_mut(s).is_some()
-    }
-}
-
-/// How many waiter slots a channel keeps for reuse (see `State::new_slot`).
-const SLOT_POOL: usize = 64;
-
 /// A registered wait, as its waiter holds it: the entry's id (to find the entry again under
 /// the lock) and the slot its outcome is handed to (to collect it without the lock).
 ///
-/// The slot reference is let go of explicitly ([`Waiting::release`], [`Waiting::clear`]), not
-/// by drop glue: the futures that hold a `Waiting` then have no destructor code for it, which
-/// keeps them small enough for callers to inline (callgrind shows the difference). Every path
-/// that ends a wait releases it; one that did not would only keep a slot out of the pool.
+/// Every path that ends a wait lets go of the slot ([`Waiting::release`],
+/// [`Waiting::clear`]) once the entry is in no queue and the outcome is collected or given
+/// back; one that did not would only keep the slot out of the pool.
 pub(crate) struct Waiting<T> {
     pub(crate) id: u64,
-    slot: ManuallyDrop<Arc<Slot<T>>>,
+    slot: SlotRef<T>,
 }
 
 impl<T> Waiting<T> {
-    fn new(id: u64, slot: Arc<Slot<T>>) -> Self {
-        Waiting {
-            id,
-            slot: ManuallyDrop::new(slot),
-        }
+    fn new(id: u64, slot: SlotRef<T>) -> Self {
+        Waiting { id, slot }
     }
 
     /// The outcome, if the wait completed: one atomic load, no lock.
@@ -143,7 +119,7 @@ impl<T> Waiting<T> {
     /// Lets go of the slot: the wait is over (the pool may hand the slot out again).
     #[inline]
     pub(crate) fn release(self) {
-        drop(ManuallyDrop::into_inner(self.slot));
+        self.slot.release();
     }
 
     /// Releases the wait in `w`, if any.
@@ -236,7 +212,7 @@ impl<T> Chan<T> {
                 recvq: WaitQueue::new(),
                 sendq: WaitQueue::new(),
                 claimed: WaitQueue::new(),
-                slots: Vec::new(),
+                slots: SlotPool::new(),
                 closed: false,
                 disconnected: false,
                 hint_armed: false,
@@ -247,7 +223,16 @@ impl<T> Chan<T> {
             receivers: AtomicUsize::new(1),
             closed: AtomicBool::new(false),
             bubble,
+            slot0: Slot::new(),
         }
+    }
+
+    /// Hands the channel's own slot to its pool, once the channel has its final address (in
+    /// its `Arc`), before any handle exists. A channel whose waits never overlap then never
+    /// allocates a slot.
+    pub(crate) fn init(&self) {
+        let slot0 = SlotRef::new(&self.slot0);
+        self.state.lock().slots.set_first(slot0);
     }
 
     /// Panics if this channel belongs to a synctest bubble and the caller runs outside it (Go
@@ -368,27 +353,11 @@ impl<T> State<T> {
         id
     }
 
-    /// A fresh slot for a new waiter: a pooled one its last waiter let go of, else a new one
-    /// (pooled too while the pool is small). The pool holds at most [`SLOT_POOL`] slots: as
-    /// many as waiters commonly wait on one channel at once.
+    /// A slot for a new waiter, from the channel's pool.
     #[inline]
-    fn new_slot(&mut self) -> Arc<Slot<T>> {
-        for s in self.slots.iter_mut() {
-            if slot_is_free(s) {
-                s.reset();
-                return s.clone();
-            }
-        }
-        self.new_slot_slow()
-    }
-
-    #[cold]
-    fn new_slot_slow(&mut self) -> Arc<Slot<T>> {
-        let s = Arc::new(Slot::new());
-        if self.slots.len() < SLOT_POOL {
-            self.slots.push(s.clone());
-        }
-        s
+    fn new_slot(&mut self) -> SlotRef<T> {
+        let queued = self.recvq.len() + self.sendq.len() + self.claimed.len();
+        self.slots.take(queued)
     }
 
     fn has_room(&self) -> bool {
@@ -507,11 +476,7 @@ impl<T> State<T> {
     pub(crate) fn wait_recv(&mut self, who: Who, wakes: &mut Wakes) -> Waiting<T> {
         let id = self.new_id();
         let slot = self.new_slot();
-        let entry = RecvWaiter {
-            id,
-            who,
-            slot: slot.clone(),
-        };
+        let entry = RecvWaiter { id, who, slot };
         if self.cap == Cap::Zero && self.grant_to_lazy_sender(id, wakes) {
             self.claimed.push_back(entry);
         } else {
@@ -525,11 +490,7 @@ impl<T> State<T> {
     pub(crate) fn queue_recv(&mut self, who: Who) -> Waiting<T> {
         let id = self.new_id();
         let slot = self.new_slot();
-        self.recvq.push_back(RecvWaiter {
-            id,
-            who,
-            slot: slot.clone(),
-        });
+        self.recvq.push_back(RecvWaiter { id, who, slot });
         Waiting::new(id, slot)
     }
 
@@ -552,7 +513,7 @@ impl<T> State<T> {
         self.claimed.push_back(RecvWaiter {
             id,
             who: who(),
-            slot: slot.clone(),
+            slot,
         });
         Some(Waiting::new(id, slot))
     }
@@ -567,7 +528,7 @@ impl<T> State<T> {
             id,
             value,
             who,
-            slot: slot.clone(),
+            slot,
         });
         Waiting::new(id, slot)
     }
@@ -884,5 +845,18 @@ mod tests {
             let h = r.chan.state.hint().expect("the select armed the hint");
             assert_eq!(h & (RECV_MAYBE | SEND_MAYBE), 0, "nothing is ready");
         }
+    }
+}
+#[cfg(test)]
+mod scratch_size {
+    #[test]
+    fn scratch_sizes() {
+        eprintln!(
+            "Chan<u64> {} State<u64> {} pool {} slot {}",
+            std::mem::size_of::<super::Chan<u64>>(),
+            std::mem::size_of::<super::State<u64>>(),
+            std::mem::size_of::<crate::waiters::SlotPool<u64>>(),
+            std::mem::size_of::<crate::waiters::Outcome<u64>>()
+        );
     }
 }

@@ -74,14 +74,17 @@
 //!
 //! One lock per channel, as Go's `hchan`, over a single state machine for every capacity
 //! (`chan.rs`); waiting operations are entries in the channel's queues (`queue.rs`), found
-//! again by id, so a wait allocates nothing (`waiters.rs`, `ops.rs`); the select engine locks
-//! all its channels in address order (`select/`).
+//! again by id; each entry shares a pooled slot with its waiter, where the party that completes
+//! the wait leaves the outcome (the value itself, for a receiver) for the waiter to collect
+//! without the lock, so a wait allocates nothing in steady state (`waiters.rs`, `ops.rs`); the
+//! select engine locks all its channels in address order (`select/`).
 //!
-//! `unsafe` lives in the channel lock and the select engine only: `lock.rs`, whose raw API lets
-//! one holder take several locks at once, and the engine's `select/locks.rs` and
-//! `select/cases.rs`, which hold the locks of all its cases through that raw API, behind guards
-//! that release them on drop (on a panic too), with `select/mod.rs` declaring the `unsafe fn`s
-//! of the `CaseImpl` trait they implement. Every `unsafe` block and impl carries a
+//! `unsafe` lives in three places: the channel lock (`lock.rs`, whose raw API lets one holder
+//! take several locks at once); the waiter's slot (`waiters.rs`, a cell written once under the
+//! lock and read by its waiter after a `done` flag); and the select engine's `select/locks.rs`
+//! and `select/cases.rs`, which hold the locks of all its cases through the lock's raw API,
+//! behind guards that release them on drop (on a panic too), with `select/mod.rs` declaring the
+//! `unsafe fn`s of the `CaseImpl` trait they implement. Every `unsafe` block and impl carries a
 //! `// SAFETY:` comment directly above it. The other gocsp crates forbid `unsafe` altogether.
 
 #![warn(missing_docs)]
@@ -163,6 +166,7 @@ pub fn chan_of_no_bubble<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 fn pair<T>(cap: Cap, in_bubble: bool) -> (Sender<T>, Receiver<T>) {
     let bubble = if in_bubble { hook::bubble() } else { 0 };
     let chan = loom::Arc::new(Chan::new(cap, bubble));
+    chan.init();
     (
         Sender::new(chan.clone()),
         Receiver::new(chan, std::panic::Location::caller()),

@@ -58,6 +58,12 @@ impl<E: Entry> WaitQueue<E> {
         self.q.is_empty()
     }
 
+    /// How many entries are queued (stale ones included).
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.q.len()
+    }
+
     /// Queues `e` behind every entry (a new waiter: ids grow along the queue).
     #[inline]
     pub(crate) fn push_back(&mut self, e: E) {

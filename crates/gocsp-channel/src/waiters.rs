@@ -21,9 +21,10 @@
 //!   [`Signal::try_select`] (Go's `selectDone`). Entries of a select that another channel won,
 //!   or that was dropped, are stale: actors discard them when they meet them.
 
+use std::ptr::NonNull;
 use std::task::Waker;
 
-use crate::loom::{Arc, AtomicBool, AtomicUsize, AtomicWaker, Ordering, UnsafeCell};
+use crate::loom::{AtomicBool, AtomicUsize, AtomicWaker, Ordering, UnsafeCell};
 
 /// Where a select stands, as its [`Signal`] records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,7 +189,9 @@ impl Signal {
         self.broken.store(true, Ordering::Relaxed);
     }
 
-    /// `false` once [`mark_broken`](Self::mark_broken) was called.
+    /// `false` once [`mark_broken`](Self::mark_broken) was called. (Signals are recycled only
+    /// outside loom, like [`reset`](Self::reset).)
+    #[cfg(not(loom))]
     pub(crate) fn reusable(&self) -> bool {
         !self.broken.load(Ordering::Relaxed)
     }
@@ -249,8 +252,8 @@ impl Who {
 pub(crate) struct RecvWaiter<T> {
     pub(crate) id: u64,
     pub(crate) who: Who,
-    /// Where the value goes; the waiter holds the other reference.
-    pub(crate) slot: Arc<Slot<T>>,
+    /// Where the value goes; the waiter holds the same slot.
+    pub(crate) slot: SlotRef<T>,
 }
 
 /// A waiting sender. `value` is `Some` for an eager sender (`send`), `None` for a lazy one
@@ -259,78 +262,289 @@ pub(crate) struct SendWaiter<T> {
     pub(crate) id: u64,
     pub(crate) value: Option<T>,
     pub(crate) who: Who,
-    /// Where the outcome goes; the waiter holds the other reference.
-    pub(crate) slot: Arc<Slot<T>>,
+    /// Where the outcome goes; the waiter holds the same slot.
+    pub(crate) slot: SlotRef<T>,
 }
 
 /// The place a waiter's outcome is handed to: shared by the queue entry and the waiting
-/// future (or select case, or blocked thread).
+/// future (or select case, or blocked thread), owned by the channel's [`SlotPool`].
 ///
-/// Protocol: while `done` is false only the channel writes `outcome`, under the channel lock,
-/// and only the party that has just removed the slot's entry from its queue (so at most one
-/// write per wait); it stores `done` with `Release` last. The waiter reads `outcome` only after
-/// it loads `done == true` with `Acquire`, with or without the lock; from then on nobody else
-/// touches the slot. The channel's pool reuses a slot only when it holds the last reference
-/// (`State::new_slot`), so a reset never races either side.
+/// Protocol:
+/// - The pool hands a slot out under the channel lock, only while `busy` is false (Acquire),
+///   and sets `busy` and clears `done`; from then on the slot belongs to one wait.
+/// - While `done` is false only the channel writes `outcome`, under the channel lock, and only
+///   the party that has just removed the slot's entry from its queue (so at most one write per
+///   wait); it stores `done` with `Release` last, and does not touch the slot after that.
+/// - The waiter reads `outcome` only after it loads `done == true` with `Acquire`, with or
+///   without the lock. When it is finished with the slot (its outcome collected or given
+///   back, its entry in no queue) it stores `busy = false` with `Release`: the pool's next
+///   Acquire load of `busy` orders everything the waiter did before any reuse.
 ///
-/// Why a pooled, shared slot rather than a node pinned in the future (tokio's intrusive
-/// `LinkedList`, the shape of Go's `sudog`): it gives the lock-free collection without making
-/// the futures `!Unpin` or moving the queues to raw pointers, and it serves alike the futures,
-/// the `Stream` impl (whose receive lives in a movable `Receiver`), the blocking API and select
-/// cases. Its price is a reference count taken and dropped per wait and an id kept beside the
-/// pointer; an intrusive node would remove both, and is the next step.
+/// Why slots owned by the channel rather than nodes pinned in the futures (tokio's intrusive
+/// `LinkedList`, the shape of Go's `sudog`): the woken waiter still collects without the lock
+/// and a wait still allocates nothing in steady state, without making the futures `!Unpin`;
+/// and one kind of slot serves alike the futures, the `Stream` impl (whose receive lives in a
+/// movable `Receiver`), the blocking API and select cases. A wait costs a pool lookup under
+/// the lock and two plain stores, no atomic read-modify-write.
 pub(crate) struct Slot<T> {
+    /// Handed out to a wait that has not let go of it.
+    busy: AtomicBool,
     done: AtomicBool,
     outcome: UnsafeCell<Option<Outcome<T>>>,
 }
 
 // SAFETY: the outcome cell is written by one party and then read by one other, ordered by the
-// `done` flag (Release store, Acquire load) as the protocol above says; a `Slot` moves values
-// of `T` between threads, so `T: Send` is required and sufficient.
+// `done` flag (Release store, Acquire load), and reused only after the `busy` flag hands it
+// back (Release store, Acquire load), as the protocol above says; a `Slot` moves values of `T`
+// between threads, so `T: Send` is required and sufficient.
 unsafe impl<T: Send> Sync for Slot<T> {}
 
 impl<T> Slot<T> {
+    /// A free slot.
     pub(crate) fn new() -> Self {
         Slot {
+            busy: AtomicBool::new(false),
             done: AtomicBool::new(false),
             outcome: UnsafeCell::new(None),
         }
+    }
+}
+
+/// A slot of a channel's [`SlotPool`], as a queue entry and its waiter hold it.
+///
+/// Invariant (what makes dereferencing it sound): a `SlotRef` is kept only in a queue entry
+/// of the channel whose pool holds it, or in the `Waiting` of an operation on that channel,
+/// whose owner holds the channel (a handle, or a borrow of one) for as long as it keeps the
+/// `Waiting`. Every slot lives as long as its channel: the first one is a field of the
+/// channel (`Chan::init`), the others are freed only when the pool is dropped with the
+/// channel's state, so after every holder of a `SlotRef`.
+pub(crate) struct SlotRef<T>(NonNull<Slot<T>>);
+
+impl<T> Clone for SlotRef<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for SlotRef<T> {}
+
+// SAFETY: a `SlotRef` is a shared reference to a `Slot<T>`, which is `Sync` when `T: Send`
+// (see there); the pool's invariant keeps the slot alive wherever the reference goes.
+unsafe impl<T: Send> Send for SlotRef<T> {}
+// SAFETY: as for `Send`: sharing a `SlotRef` shares only a `&Slot<T>`.
+unsafe impl<T: Send> Sync for SlotRef<T> {}
+
+impl<T> SlotRef<T> {
+    /// A reference to a slot that lives as long as its channel (the invariant above).
+    pub(crate) fn new(slot: &Slot<T>) -> Self {
+        SlotRef(NonNull::from(slot))
+    }
+
+    #[inline]
+    fn slot(&self) -> &Slot<T> {
+        // SAFETY: the pool that made this slot outlives every `SlotRef` to it (the invariant
+        // above), and a slot is only ever reached through shared references: its fields are
+        // atomics and a cell whose accesses the protocol orders.
+        unsafe { self.0.as_ref() }
     }
 
     /// Writes the outcome of this slot's wait and marks it done. Called under the channel lock
     /// by the party that removed the slot's entry from its queue.
     #[inline]
     pub(crate) fn complete(&self, o: Outcome<T>) {
-        debug_assert!(!self.done.load(Ordering::Relaxed), "a slot completed twice");
+        let slot = self.slot();
+        debug_assert!(!slot.done.load(Ordering::Relaxed), "a slot completed twice");
         // SAFETY: `done` is false, so the waiter does not read the cell; the caller holds the
         // channel lock and has just removed this slot's entry, so no other writer exists.
-        self.outcome.with_mut(|p| unsafe { *p = Some(o) });
-        self.done.store(true, Ordering::Release);
+        slot.outcome.with_mut(|p| unsafe { *p = Some(o) });
+        slot.done.store(true, Ordering::Release);
     }
 
     /// The outcome, if the wait completed: for the waiter only, with or without the lock.
     #[inline]
     pub(crate) fn take(&self) -> Option<Outcome<T>> {
-        if !self.done.load(Ordering::Acquire) {
+        let slot = self.slot();
+        if !slot.done.load(Ordering::Acquire) {
             return None;
         }
         // SAFETY: `done` was set (Acquire pairs with `complete`'s Release), so the write is
-        // visible and finished, and nobody writes the cell again until the slot is reset,
-        // which needs the last reference; the caller is the slot's one waiter.
-        self.outcome.with_mut(|p| unsafe { (*p).take() })
+        // visible and finished, and nobody writes the cell again until the pool hands the slot
+        // out again, which waits for `release`; the caller is the slot's one waiter.
+        slot.outcome.with_mut(|p| unsafe { (*p).take() })
     }
 
-    /// Makes a slot fresh for another wait. Only the pool calls it, when it holds the last
-    /// reference (nobody else can look at the slot).
+    /// The waiter lets go of the slot: its outcome is collected (or given back) and its entry
+    /// is in no queue. The pool may hand it out again.
     #[inline]
-    pub(crate) fn reset(&self) {
+    pub(crate) fn release(&self) {
+        self.slot().busy.store(false, Ordering::Release);
+    }
+
+    /// Hands the slot out to a new wait if its last waiter has let go of it. Pool only, under
+    /// the channel lock.
+    #[inline]
+    fn try_claim(&self) -> bool {
+        let slot = self.slot();
+        if slot.busy.load(Ordering::Acquire) {
+            return false;
+        }
         // The waiter always collects a completed outcome (or gives it back through the channel)
         // before it lets go of the slot, so no value is left to drop here, under the lock.
         debug_assert!(
             self.take().is_none(),
             "a slot reused with its outcome uncollected"
         );
-        self.done.store(false, Ordering::Relaxed);
+        slot.busy.store(true, Ordering::Relaxed);
+        slot.done.store(false, Ordering::Relaxed);
+        true
+    }
+}
+
+/// A channel's waiter slots, kept for reuse: a wait takes one that its last waiter let go of,
+/// so waiting allocates nothing in steady state. The first slot is the channel's own field
+/// (given by [`set_first`](Self::set_first)); the pool makes more when waits overlap, and frees
+/// them when the channel's state is dropped.
+///
+/// Waiters let go of their slots without the lock (one plain store), so the pool does not know
+/// which slots are free; it looks. A lookup checks the slot it handed out last and the next one
+/// (a channel's waits usually end in the order they began, so those come free first). When
+/// both are busy it makes a new slot, unless the pool is more than twice as large as the
+/// number of waits queued on the channel: then most of its slots are free and it searches for
+/// one, going on from the cursor (when a search finds none, searching waits until the pool has
+/// doubled). So the pool holds at most about twice the most slots ever busy at once, and a
+/// lookup is a few loads except right after a burst of waits.
+pub(crate) struct SlotPool<T> {
+    /// The channel's own slot (`None` only before `set_first`).
+    first: Option<SlotRef<T>>,
+    /// The slots `grow` made, once waits overlapped: boxed, so that a channel whose waits
+    /// never overlap carries one word for them.
+    more: Option<Box<More<T>>>,
+}
+
+/// The part of a [`SlotPool`] that only channels with overlapping waits need.
+struct More<T> {
+    /// Owned by the pool: index `i + 1` of the pool (index `i` before `set_first`).
+    slots: Vec<SlotRef<T>>,
+    /// The pool index a lookup checks first.
+    cursor: usize,
+    /// No search for a free slot until the pool holds this many (see [`SlotPool`]).
+    search_from: usize,
+}
+
+impl<T> SlotPool<T> {
+    pub(crate) const fn new() -> Self {
+        SlotPool {
+            first: None,
+            more: None,
+        }
+    }
+
+    /// Makes `slot` the pool's first slot: the channel's own, which lives as long as the
+    /// channel. Called once, before any wait.
+    pub(crate) fn set_first(&mut self, slot: SlotRef<T>) {
+        debug_assert!(
+            self.first.is_none() && self.more.is_none(),
+            "set_first after a wait"
+        );
+        self.first = Some(slot);
+    }
+
+    /// How many slots the pool holds.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.as_ref().map_or(0, |m| m.slots.len())
+    }
+
+    /// A slot for a new wait, already marked busy. Under the channel lock; `queued` is how
+    /// many waits are queued on the channel.
+    #[inline]
+    pub(crate) fn take(&mut self, queued: usize) -> SlotRef<T> {
+        match (&mut self.more, self.first) {
+            (None, Some(s)) if s.try_claim() => s,
+            (Some(more), first) => more.take(first, queued),
+            (None, _) => self.grow_first(),
+        }
+    }
+
+    /// The first overlapping wait: the pool makes its second slot.
+    #[cold]
+    fn grow_first(&mut self) -> SlotRef<T> {
+        let more = self.more.insert(Box::new(More {
+            slots: Vec::new(),
+            cursor: 0,
+            search_from: 0,
+        }));
+        more.grow()
+    }
+}
+
+impl<T> More<T> {
+    /// The slot at pool index `i` (`i < self.len(first)`).
+    #[inline]
+    fn get(&self, first: Option<SlotRef<T>>, i: usize) -> SlotRef<T> {
+        match (i, first) {
+            (0, Some(s)) => s,
+            (i, Some(_)) => self.slots[i - 1],
+            (i, None) => self.slots[i],
+        }
+    }
+
+    #[inline]
+    fn take(&mut self, first: Option<SlotRef<T>>, queued: usize) -> SlotRef<T> {
+        let n = usize::from(first.is_some()) + self.slots.len();
+        let i = self.cursor;
+        let s = self.get(first, i);
+        if s.try_claim() {
+            return s;
+        }
+        let j = if i + 1 == n { 0 } else { i + 1 };
+        let s = self.get(first, j);
+        if s.try_claim() {
+            self.cursor = j;
+            return s;
+        }
+        self.cursor = if j + 1 == n { 0 } else { j + 1 };
+        if n > 2 * queued + 8 && n >= self.search_from {
+            return self.search(first, n);
+        }
+        self.grow()
+    }
+
+    /// Looks at every slot from the cursor on for a free one; makes a new one if there is none
+    /// (and searches no more until the pool has doubled).
+    #[cold]
+    fn search(&mut self, first: Option<SlotRef<T>>, n: usize) -> SlotRef<T> {
+        for k in 0..n {
+            let i = (self.cursor + k) % n;
+            let s = self.get(first, i);
+            if s.try_claim() {
+                self.cursor = i;
+                return s;
+            }
+        }
+        self.search_from = 2 * n;
+        self.grow()
+    }
+
+    #[cold]
+    fn grow(&mut self) -> SlotRef<T> {
+        let slot = Box::new(Slot::new());
+        slot.busy.store(true, Ordering::Relaxed);
+        let s = SlotRef(NonNull::from(Box::leak(slot)));
+        self.slots.push(s);
+        s
+    }
+}
+
+impl<T> Drop for More<T> {
+    fn drop(&mut self) {
+        for s in self.slots.drain(..) {
+            // SAFETY: each slot in `slots` was leaked from a `Box` by `grow` and is freed only
+            // here, once; the pool is dropped with the channel's state, after every holder of a
+            // `SlotRef` (the invariant on `SlotRef`). An outcome nobody collected (a waiter
+            // that was forgotten) drops with its slot. The first slot is the channel's field.
+            drop(unsafe { Box::from_raw(s.0.as_ptr()) });
+        }
     }
 }
 
@@ -347,4 +561,140 @@ pub(crate) enum Outcome<T> {
     /// A lazy sender on an unbuffered channel was granted the receiver with this id, which now
     /// sits in `claimed` waiting for the value.
     Claim(u64),
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::{Outcome, Slot, SlotPool, SlotRef};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Takes slots and lets them go in the order `order` gives, `rounds` times, `at_once` at a
+    /// time; returns the pool's size after each round.
+    fn sizes(
+        first: Option<&Slot<u32>>,
+        at_once: usize,
+        rounds: usize,
+        mut order: impl FnMut(&mut Vec<SlotRef<u32>>),
+    ) -> Vec<usize> {
+        let mut pool = SlotPool::new();
+        if let Some(s) = first {
+            pool.set_first(SlotRef::new(s));
+        }
+        let mut out = Vec::new();
+        for _ in 0..rounds {
+            let mut held: Vec<SlotRef<u32>> = (0..at_once).map(|k| pool.take(k)).collect();
+            order(&mut held);
+            for s in held {
+                s.release();
+            }
+            out.push(pool.len());
+        }
+        out
+    }
+
+    #[test]
+    fn one_wait_at_a_time_reuses_one_slot() {
+        let own = Slot::new();
+        assert_eq!(sizes(Some(&own), 1, 100, |_| {}), vec![1; 100]);
+        assert_eq!(sizes(None, 1, 100, |_| {}), vec![1; 100]);
+    }
+
+    #[test]
+    fn overlapping_waits_grow_the_pool_to_the_waits_at_once_and_no_further() {
+        // Miri interprets every instruction: fewer waits at once there.
+        let peak = if cfg!(miri) { 50 } else { 1000 };
+        let own = Slot::new();
+        // Waits that end in the order they began: the common case, exactly the peak.
+        assert_eq!(sizes(Some(&own), peak, 20, |_| {}), vec![peak; 20]);
+        // The reverse order and a shuffled one: bounded by twice the peak.
+        let rev = sizes(Some(&own), peak, 20, |h| h.reverse());
+        assert!(rev.iter().all(|&n| n <= 2 * peak), "{rev:?}");
+        assert_eq!(rev[19], rev[10], "the pool kept growing: {rev:?}");
+        let mut x = 0x9e37_79b9_u64;
+        let shuffled = sizes(Some(&own), peak, 20, |h| {
+            for i in (1..h.len()).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                h.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+        });
+        assert!(shuffled.iter().all(|&n| n <= 2 * peak), "{shuffled:?}");
+    }
+
+    #[test]
+    fn waits_that_end_in_any_order_keep_the_pool_near_their_number() {
+        // `peak` waits at all times: one that ends (at random) is replaced by a new one.
+        let (peak, steps) = if cfg!(miri) {
+            (20, 2_000)
+        } else {
+            (200, 2_000_000)
+        };
+        let own = Slot::new();
+        let mut pool = SlotPool::<u32>::new();
+        pool.set_first(SlotRef::new(&own));
+        let mut held: Vec<SlotRef<u32>> = (0..peak).map(|k| pool.take(k)).collect();
+        let mut x = 0x2545_f491_u64;
+        for _ in 0..steps {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let i = (x % peak as u64) as usize;
+            held[i].release();
+            held[i] = pool.take(peak - 1);
+        }
+        // Twice the slots ever busy at once, plus the few a search-free pool may make.
+        assert!(
+            pool.len() <= 2 * peak + 9,
+            "{} slots for {peak} waits",
+            pool.len()
+        );
+    }
+
+    #[test]
+    fn a_slot_is_not_handed_out_again_before_its_waiter_lets_go() {
+        let mut pool = SlotPool::<u32>::new();
+        let a = pool.take(0);
+        a.complete(Outcome::Value(7));
+        // The waiter has not collected: the next wait gets another slot.
+        let b = pool.take(0);
+        assert_ne!(a.0, b.0);
+        match a.take() {
+            Some(Outcome::Value(7)) => {}
+            _ => panic!("the first wait's outcome was lost"),
+        }
+        a.release();
+        b.release();
+        let c = pool.take(0);
+        assert!(c.0 == a.0 || c.0 == b.0);
+        assert_eq!(pool.len(), 2, "a slot let go of is handed out again");
+    }
+
+    struct Counted(Arc<AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn an_outcome_nobody_collected_drops_with_its_slot() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let own = Slot::new();
+        {
+            let mut pool = SlotPool::new();
+            pool.set_first(SlotRef::new(&own));
+            let first = pool.take(0);
+            let made = pool.take(0);
+            first.complete(Outcome::Value(Counted(drops.clone())));
+            made.complete(Outcome::Value(Counted(drops.clone())));
+            // Neither waiter collects (a forgotten future): the pool's own slot drops its
+            // value with the pool, the channel's slot with the channel.
+        }
+        assert_eq!(drops.load(Ordering::Relaxed), 1);
+        drop(own);
+        assert_eq!(drops.load(Ordering::Relaxed), 2);
+    }
 }

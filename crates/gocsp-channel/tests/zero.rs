@@ -262,3 +262,31 @@ async fn values_dropped_exactly_once_on_close_and_drop() {
     drop(tx);
     assert_eq!(drops.load(Ordering::SeqCst), 2);
 }
+
+/// Counts its drops.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[tokio::test]
+async fn a_value_handed_to_forgotten_receive_futures_drops_with_the_channel() {
+    // Two receives wait at once (the channel's own waiter slot and one the channel makes),
+    // each is handed a value, and neither future is ever polled again nor dropped: the values
+    // sit in their slots, and drop exactly once, with the channel (Miri checks no leak).
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = chan::<Counted>(0);
+    // On the stack, never dropped: a forgotten future, without leaking the future's memory.
+    let mut r1 = std::mem::ManuallyDrop::new(rx.recv());
+    let mut r2 = std::mem::ManuallyDrop::new(rx.recv());
+    assert!((&mut *r1).now_or_never().is_none());
+    assert!((&mut *r2).now_or_never().is_none());
+    tx.send(Counted(drops.clone())).await.unwrap();
+    tx.send(Counted(drops.clone())).await.unwrap();
+    assert_eq!(drops.load(Ordering::Relaxed), 0);
+    drop((tx, rx));
+    assert_eq!(drops.load(Ordering::Relaxed), 2);
+}
