@@ -847,16 +847,3 @@ mod tests {
         }
     }
 }
-#[cfg(test)]
-mod scratch_size {
-    #[test]
-    fn scratch_sizes() {
-        eprintln!(
-            "Chan<u64> {} State<u64> {} pool {} slot {}",
-            std::mem::size_of::<super::Chan<u64>>(),
-            std::mem::size_of::<super::State<u64>>(),
-            std::mem::size_of::<crate::waiters::SlotPool<u64>>(),
-            std::mem::size_of::<crate::waiters::Outcome<u64>>()
-        );
-    }
-}
