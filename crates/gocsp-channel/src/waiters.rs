@@ -405,12 +405,12 @@ impl<T> SlotRef<T> {
 /// (given by [`set_first`](Self::set_first)); the pool makes more when waits overlap, and frees
 /// them when the channel's state is dropped.
 ///
-/// Waiters let go of their slots without the lock (one plain store), so the pool does not know
-/// which slots are free; it looks. A lookup checks the slot it handed out last and the next one
-/// (a channel's waits usually end in the order they began, so those come free first). When
-/// both are busy it makes a new slot, unless the pool is more than twice as large as the
-/// number of waits queued on the channel: then most of its slots are free and it searches for
-/// one, going on from the cursor (when a search finds none, searching waits until the pool has
+/// Waiters let go of their slots without the lock (one `Release` store), so the pool does not
+/// know which slots are free; it looks. A lookup checks the slot it handed out last and the
+/// next one (a channel's waits usually end in the order they began, so those come free first).
+/// When both are busy it makes a new slot, unless the pool holds more than twice the waits
+/// queued on the channel, plus eight: then most of its slots are free and it searches for one,
+/// going on from the cursor (when a search finds none, searching waits until the pool has
 /// doubled). So the pool holds at most about twice the most slots ever busy at once, and a
 /// lookup is a few loads except right after a burst of waits.
 pub(crate) struct SlotPool<T> {
