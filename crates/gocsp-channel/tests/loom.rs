@@ -58,6 +58,27 @@ fn rendezvous_handoff_delivers_exactly_once() {
     });
 }
 
+/// Two values through `chan(0)`, one way: the waiter slot a woken waiter lets go of (without
+/// the lock) is handed out again to the next wait, on either thread, and never while its
+/// waiter still holds it (a slot shared by two waits would mix their outcomes, and loom sees
+/// the cell's accesses collide); both values arrive once, in order.
+#[test]
+fn a_slot_let_go_of_is_reused_by_the_next_wait_on_another_thread() {
+    loom::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = chan::<Counted>(0);
+        let receiver = thread::spawn(move || {
+            let a = block_on(rx.recv()).expect("first value");
+            let b = block_on(rx.recv()).expect("second value");
+            (a.0, b.0)
+        });
+        block_on(tx.send(Counted(1, drops.clone()))).unwrap();
+        block_on(tx.send(Counted(2, drops.clone()))).unwrap();
+        assert_eq!(receiver.join().unwrap(), (1, 2));
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+    });
+}
+
 /// Close racing a rendezvous on `chan(0)`: the main thread registers a receive (one poll),
 /// closes the channel, then finishes the receive, while a sender thread sends (and may park).
 /// Either they met before the close (`Some(v)` and `Ok`) or neither completed (`None` and the
