@@ -747,8 +747,7 @@ impl<T> State<T> {
     /// entry gone.
     pub(crate) fn undo_recv(&mut self, w: &Waiting<T>, wakes: &mut Wakes) {
         match w.slot.take() {
-            Some(Outcome::Value(v)) => self.rescue(v, wakes),
-            Some(_) => unreachable!("a receiver only gets values"),
+            Some(o) => self.rescue(o.into_value(), wakes),
             None => {
                 self.remove_recv(w.id);
             }
@@ -759,9 +758,7 @@ impl<T> State<T> {
     /// or receiver already granted to it is given back; else the entry leaves the queue.
     pub(crate) fn undo_lazy_send(&mut self, w: &Waiting<T>, wakes: &mut Wakes) {
         match w.slot.take() {
-            Some(Outcome::Slot) => self.release(Grant::Slot, wakes),
-            Some(Outcome::Claim(rid)) => self.release(Grant::Claim(rid), wakes),
-            Some(_) => unreachable!("a lazy sender is only granted"),
+            Some(o) => self.release(o.into_grant(), wakes),
             None => {
                 self.remove_send(w.id);
             }

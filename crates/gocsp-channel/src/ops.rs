@@ -57,10 +57,7 @@ impl<T> RecvOp<T> {
         if let Some(w) = &self.wait {
             if let Some(o) = w.outcome() {
                 Waiting::clear(&mut self.wait);
-                return match o {
-                    Outcome::Value(v) => Poll::Ready(Some(v)),
-                    _ => unreachable!("a receiver only gets values"),
-                };
+                return Poll::Ready(Some(o.into_value()));
             }
         }
         self.poll_locked(chan.state.lock(), waker)
@@ -76,10 +73,7 @@ impl<T> RecvOp<T> {
                     // Completed since the look before the lock was taken.
                     if let Some(o) = w.outcome() {
                         Waiting::clear(&mut self.wait);
-                        match o {
-                            Outcome::Value(v) => break 'op Poll::Ready(Some(v)),
-                            _ => unreachable!("a receiver only gets values"),
-                        }
+                        break 'op Poll::Ready(Some(o.into_value()));
                     }
                     if let Some(r) = st.recv_entry(w.id) {
                         r.who.set_waker(waker);
@@ -301,11 +295,7 @@ impl<T> ReserveOp<T> {
     fn granted(&mut self) -> Option<Grant> {
         let o = self.wait.as_ref()?.outcome()?;
         Waiting::clear(&mut self.wait);
-        Some(match o {
-            Outcome::Slot => Grant::Slot,
-            Outcome::Claim(rid) => Grant::Claim(rid),
-            _ => unreachable!("a lazy sender is only granted"),
-        })
+        Some(o.into_grant())
     }
 
     pub(crate) fn cancel(&mut self, chan: &Chan<T>) {

@@ -24,6 +24,7 @@
 use std::ptr::NonNull;
 use std::task::Waker;
 
+use crate::chan::Grant;
 use crate::loom::{AtomicBool, AtomicUsize, AtomicWaker, Ordering, UnsafeCell};
 
 /// Where a select stands, as its [`Signal`] records it.
@@ -561,6 +562,27 @@ pub(crate) enum Outcome<T> {
     /// A lazy sender on an unbuffered channel was granted the receiver with this id, which now
     /// sits in `claimed` waiting for the value.
     Claim(u64),
+}
+
+impl<T> Outcome<T> {
+    /// A receiver's outcome: the value handed to it.
+    #[inline]
+    pub(crate) fn into_value(self) -> T {
+        match self {
+            Outcome::Value(v) => v,
+            _ => unreachable!("a receiver only gets values"),
+        }
+    }
+
+    /// A lazy sender's outcome: what it was granted.
+    #[inline]
+    pub(crate) fn into_grant(self) -> Grant {
+        match self {
+            Outcome::Slot => Grant::Slot,
+            Outcome::Claim(rid) => Grant::Claim(rid),
+            _ => unreachable!("a lazy sender is only granted"),
+        }
+    }
 }
 
 #[cfg(all(test, not(loom)))]

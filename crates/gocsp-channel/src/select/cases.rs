@@ -6,11 +6,58 @@ use std::task::{Context, Poll};
 
 use super::imp::CaseImpl;
 use super::{Fire, Kind, SigSlot};
-use crate::chan::{Waiting, Wakes, RECV_MAYBE, SEND_MAYBE};
+use crate::chan::{Chan, Waiting, Wakes, RECV_MAYBE, SEND_MAYBE};
 use crate::error::SendError;
 use crate::loom::Arc;
-use crate::waiters::{Outcome, Signal, SignalState, Who};
+use crate::waiters::{Signal, SignalState, Who};
 use crate::{Permit, Receiver, Sender};
+
+/// The parts of `CaseImpl` that a receive case and a send case do alike on their channel
+/// (`None`: Go's nil channel, never ready).
+mod on_chan {
+    use super::{Arc, Chan, Kind};
+
+    pub(super) fn idle_hint<T>(chan: Option<&Arc<Chan<T>>>, maybe: u64) -> Option<u64> {
+        chan.map_or(Some(0), |c| c.state.idle_hint(maybe))
+    }
+
+    pub(super) fn kind<T>(chan: Option<&Arc<Chan<T>>>) -> Kind {
+        match chan {
+            Some(c) => Kind::Chan(Arc::as_ptr(c) as *const u8 as usize),
+            None => Kind::Nil,
+        }
+    }
+
+    pub(super) fn lock<T>(chan: Option<&Arc<Chan<T>>>) {
+        if let Some(c) = chan {
+            c.state.raw_lock();
+        }
+    }
+
+    pub(super) fn check_bubble<T>(chan: Option<&Arc<Chan<T>>>) {
+        if let Some(c) = chan {
+            c.check_bubble();
+        }
+    }
+
+    /// # Safety
+    /// The caller locked `chan` with [`lock`].
+    pub(super) unsafe fn unlock<T>(chan: Option<&Arc<Chan<T>>>) {
+        if let Some(c) = chan {
+            // SAFETY: the caller locked this channel (this function's contract).
+            unsafe { c.state.raw_unlock() }
+        }
+    }
+
+    /// # Safety
+    /// The caller holds `chan`'s lock.
+    pub(super) unsafe fn arm_hint<T>(chan: Option<&Arc<Chan<T>>>) {
+        if let Some(c) = chan {
+            // SAFETY: the caller holds the lock, and this reference ends with this call.
+            unsafe { c.state.locked_mut() }.arm_hint();
+        }
+    }
+}
 
 /// A `recv(rx)` case.
 pub struct RecvCase<'a, T> {
@@ -42,39 +89,27 @@ impl<'a, T> RecvCase<'a, T> {
 
 impl<T> CaseImpl for RecvCase<'_, T> {
     fn idle_hint(&self) -> Option<u64> {
-        let Some(rx) = self.rx else { return Some(0) };
-        rx.chan.state.idle_hint(RECV_MAYBE)
+        on_chan::idle_hint(self.rx.map(|rx| &rx.chan), RECV_MAYBE)
     }
     fn kind(&self) -> Kind {
-        match self.rx {
-            Some(rx) => Kind::Chan(Arc::as_ptr(&rx.chan) as *const u8 as usize),
-            None => Kind::Nil,
-        }
+        on_chan::kind(self.rx.map(|rx| &rx.chan))
     }
     fn lock(&self) {
-        if let Some(rx) = self.rx {
-            rx.chan.state.raw_lock();
-        }
+        on_chan::lock(self.rx.map(|rx| &rx.chan));
     }
     fn check_bubble(&self) {
-        if let Some(rx) = self.rx {
-            rx.chan.check_bubble();
-        }
+        on_chan::check_bubble(self.rx.map(|rx| &rx.chan));
     }
     fn bubble(&self) -> Option<u32> {
         self.rx.map(|rx| rx.chan.bubble)
     }
     unsafe fn unlock(&self) {
-        if let Some(rx) = self.rx {
-            // SAFETY: the caller locked this channel with `lock` (this method's contract).
-            unsafe { rx.chan.state.raw_unlock() }
-        }
+        // SAFETY: the caller locked this channel with `lock` (this method's contract).
+        unsafe { on_chan::unlock(self.rx.map(|rx| &rx.chan)) }
     }
     unsafe fn arm_hint(&self) {
-        if let Some(rx) = self.rx {
-            // SAFETY: the caller holds the lock, and this reference ends with this call.
-            unsafe { rx.chan.state.locked_mut() }.arm_hint();
-        }
+        // SAFETY: the caller holds the lock (this method's contract).
+        unsafe { on_chan::arm_hint(self.rx.map(|rx| &rx.chan)) }
     }
     unsafe fn ready(&self) -> bool {
         let Some(rx) = self.rx else { return false };
@@ -159,14 +194,9 @@ impl<T> CaseImpl for RecvCase<'_, T> {
                 }
             }
         };
-        match o {
-            Outcome::Value(v) => {
-                Waiting::clear(&mut self.reg);
-                self.out = Some(Some(v));
-                Poll::Ready(true)
-            }
-            _ => unreachable!("a receiver only gets values"),
-        }
+        Waiting::clear(&mut self.reg);
+        self.out = Some(Some(o.into_value()));
+        Poll::Ready(true)
     }
     fn undo_win(&mut self, sig: &Signal, case: usize, wakes: &mut Wakes) -> bool {
         let (Some(rx), Some(w)) = (self.rx, &self.reg) else {
@@ -241,39 +271,27 @@ pub fn complete_send<T>(p: Result<Permit<T>, SendError<()>>, value: T) -> Result
 
 impl<T> CaseImpl for SendCase<'_, T> {
     fn idle_hint(&self) -> Option<u64> {
-        let Some(tx) = self.tx else { return Some(0) };
-        tx.chan.state.idle_hint(SEND_MAYBE)
+        on_chan::idle_hint(self.tx.map(|tx| &tx.chan), SEND_MAYBE)
     }
     fn kind(&self) -> Kind {
-        match self.tx {
-            Some(tx) => Kind::Chan(Arc::as_ptr(&tx.chan) as *const u8 as usize),
-            None => Kind::Nil,
-        }
+        on_chan::kind(self.tx.map(|tx| &tx.chan))
     }
     fn lock(&self) {
-        if let Some(tx) = self.tx {
-            tx.chan.state.raw_lock();
-        }
+        on_chan::lock(self.tx.map(|tx| &tx.chan));
     }
     fn check_bubble(&self) {
-        if let Some(tx) = self.tx {
-            tx.chan.check_bubble();
-        }
+        on_chan::check_bubble(self.tx.map(|tx| &tx.chan));
     }
     fn bubble(&self) -> Option<u32> {
         self.tx.map(|tx| tx.chan.bubble)
     }
     unsafe fn unlock(&self) {
-        if let Some(tx) = self.tx {
-            // SAFETY: the caller locked this channel with `lock` (this method's contract).
-            unsafe { tx.chan.state.raw_unlock() }
-        }
+        // SAFETY: the caller locked this channel with `lock` (this method's contract).
+        unsafe { on_chan::unlock(self.tx.map(|tx| &tx.chan)) }
     }
     unsafe fn arm_hint(&self) {
-        if let Some(tx) = self.tx {
-            // SAFETY: the caller holds the lock, and this reference ends with this call.
-            unsafe { tx.chan.state.locked_mut() }.arm_hint();
-        }
+        // SAFETY: the caller holds the lock (this method's contract).
+        unsafe { on_chan::arm_hint(self.tx.map(|tx| &tx.chan)) }
     }
     unsafe fn ready(&self) -> bool {
         let Some(tx) = self.tx else { return false };
@@ -348,11 +366,7 @@ impl<T> CaseImpl for SendCase<'_, T> {
                 }
             }
         };
-        let grant = match o {
-            Outcome::Slot => crate::chan::Grant::Slot,
-            Outcome::Claim(rid) => crate::chan::Grant::Claim(rid),
-            _ => unreachable!("a lazy sender is only granted"),
-        };
+        let grant = o.into_grant();
         Waiting::clear(&mut self.reg);
         self.out = Some(Ok(Permit::new(tx.chan.clone(), grant)));
         Poll::Ready(true)
