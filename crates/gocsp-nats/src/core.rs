@@ -23,9 +23,9 @@ pub(crate) const CLOSED_CHECK: Duration = Duration::from_millis(250);
 
 /// The local buffer of [`sender`] and [`receiver`]: core NATS promises nothing about a value
 /// the bridge has taken (async-nats buffers it again: 2,048 commands on the way out, 65,536
-/// messages per subscription on the way in), so a buffer costs no guarantee, and a deep one
-/// lets the bridge and its peer goroutine run in bursts instead of waking each other per value.
-/// The channel allocates at most 1,024 slots up front.
+/// messages per subscription on the way in), so a buffer costs no guarantee. It needs to hold
+/// at least a turn (up to 256 values: the bridges move values in turns, not one by one); a
+/// deeper one only absorbs bursts. The channel allocates at most 1,024 slots up front.
 pub const DEFAULT_CAPACITY: usize = 4096;
 
 /// Header naming the subject a dead-lettered payload arrived on.
@@ -439,7 +439,7 @@ async fn round_trip(client: &Client) -> Result<(), Error> {
 /// values from its channel before it publishes them, the receive bridge takes up to this many
 /// messages the subscription already holds before it decodes and delivers them. A turn ends
 /// early when nothing more is waiting, so a lone value goes out at once.
-pub(crate) const BATCH: usize = 256;
+const BATCH: usize = 256;
 
 /// Room the send bridge's encoding buffer keeps ahead: payloads are encoded into one block and
 /// split off it, so a block of this size is allocated once per few hundred values instead of one

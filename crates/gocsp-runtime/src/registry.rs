@@ -1,11 +1,11 @@
 //! The registry of live goroutines and the per-goroutine record the runtime keeps.
 //!
 //! A `go!` goroutine enters the registry when its first poll returns `Pending`: one that runs to
-//! completion in its first poll never touches it (nor allocates a record), which keeps `go!`
-//! near the cost of `tokio::spawn`. Until then it exists only in the live count ([`Alive`],
-//! what `num_goroutine` sums) and as a tokio task; the main goroutine, blocking goroutines and
-//! every goroutine of a `testing` test (whose leak check, bubble and dump read the registry)
-//! are registered from their start. The deadlock detector needs nothing more: an unregistered
+//! completion in its first poll never touches it (nor allocates a record, unless that poll
+//! panics), which keeps `go!` near the cost of `tokio::spawn`. Until then it exists only in the
+//! live count ([`Alive`], what `num_goroutine` sums) and as a tokio task; the main goroutine,
+//! blocking goroutines and every goroutine of a `testing` test (whose leak check, bubble and
+//! dump read the registry) are registered from their start. The deadlock detector needs nothing more: an unregistered
 //! goroutine is a live tokio task the registry does not count, so its condition "every tokio
 //! task is a registered goroutine" holds a report back until the goroutine has waited.
 //!
@@ -585,7 +585,7 @@ thread_local! {
     pub(crate) static BLOCKING: std::cell::RefCell<Option<Arc<Info>>> = const { std::cell::RefCell::new(None) };
     /// The gocsp operation the last goroutine poll on this thread ended blocked in; read by the
     /// profile layer when the goroutine's span exits.
-    pub(crate) static LAST_POLL: std::cell::Cell<Option<(Op, &'static Location<'static>)>> = const { std::cell::Cell::new(None) };
+    pub(crate) static LAST_POLL: std::cell::Cell<Report> = const { std::cell::Cell::new(None) };
 }
 
 thread_local! {

@@ -207,7 +207,7 @@ impl<C> Bridge<C> {
         T: Send + 'static,
         C: Codec<T>,
     {
-        self.start(consumer, receiver::ack_on_take).await
+        self.start(consumer, receiver::ack_on_take()).await
     }
 
     /// A [`Receiver`] of [`Delivery`]s on `consumer`, which the program acknowledges; see
@@ -236,7 +236,7 @@ impl<C> Bridge<C> {
         T: Send + 'static,
         C: Codec<T>,
     {
-        self.start(consumer, receiver::as_delivery).await
+        self.start(consumer, receiver::as_delivery()).await
     }
 
     async fn start<T, Out>(

@@ -22,9 +22,7 @@ use crate::codec::Codec;
 use crate::core::{CLOSED_CHECK, DEAD_LETTER_ERROR, DEAD_LETTER_SUBJECT};
 use crate::Error;
 
-/// A value the bridge holds: pulled, decoded, not yet taken by a local receiver. Its
-/// [`Acker`] waits in a queue of its own, so that sending progress to every held message
-/// borrows no `T` across an `.await` (a `T` need not be `Sync`).
+/// A value the bridge holds: pulled, decoded, not yet taken by a local receiver.
 pub(crate) struct Held<T> {
     value: T,
     subject: Subject,
@@ -32,26 +30,35 @@ pub(crate) struct Held<T> {
     delivered: u64,
 }
 
-/// What the bridge hands over for a held value, and whether the bridge acknowledges it once a
-/// local receiver took it (`false`: the program acknowledges, through a [`Delivery`]).
-pub(crate) type Handoff<T, Out> = fn(Held<T>, Acker) -> (Out, bool);
-
-pub(crate) fn ack_on_take<T>(held: Held<T>, _acker: Acker) -> (T, bool) {
-    // The bridge acknowledges through the message's reply subject, which it keeps.
-    (held.value, true)
+/// What the bridge hands over for a held value (`wrap`), and whether the bridge acknowledges
+/// it once a local receiver took it (`false`: the program acknowledges, through a
+/// [`Delivery`]).
+pub(crate) struct Handoff<T, Out> {
+    wrap: fn(Held<T>, Acker) -> Out,
+    ack_on_take: bool,
 }
 
-pub(crate) fn as_delivery<T>(held: Held<T>, acker: Acker) -> (Delivery<T>, bool) {
-    (
-        Delivery {
+/// The plain value; the bridge acknowledges through the message's reply subject, which it
+/// keeps.
+pub(crate) fn ack_on_take<T>() -> Handoff<T, T> {
+    Handoff {
+        wrap: |held, _acker| held.value,
+        ack_on_take: true,
+    }
+}
+
+/// A [`Delivery`], which the program acknowledges.
+pub(crate) fn as_delivery<T>() -> Handoff<T, Delivery<T>> {
+    Handoff {
+        wrap: |held, acker| Delivery {
             value: held.value,
             acker,
             subject: held.subject,
             stream_sequence: held.stream_sequence,
             delivered: held.delivered,
         },
-        false,
-    )
+        ack_on_take: false,
+    }
 }
 
 pub(crate) struct Config<C> {
@@ -89,13 +96,15 @@ pub(crate) async fn bridge<T, C, Out>(
         ack_wait
     };
     let progress_every = ack_wait / 3;
-    // The offered values, oldest first, and the reply subject that acknowledges each.
+    // The offered values, oldest first, and the reply subject that acknowledges each: a queue
+    // of its own, so that sending progress to every held message borrows no `T` across an
+    // `.await` (a `T` need not be `Sync`).
     let mut offered: VecDeque<gocsp_channel::Send<'_, Out>> = VecDeque::with_capacity(cfg.batch);
     let mut replies: VecDeque<Option<Subject>> = VecDeque::with_capacity(cfg.batch);
     let mut acks = Acks {
         client: None,
         consumer: &name,
-        on_take: false,
+        on_take: handoff.ack_on_take,
     };
     // A value whose send failed because the receivers are gone: not taken.
     let mut refused: Option<Option<Subject>> = None;
@@ -147,12 +156,10 @@ pub(crate) async fn bridge<T, C, Out>(
                     }
                     let reply = msg.message.reply.clone();
                     if let Some((value, acker)) = accept(msg, &cfg, &name).await {
-                        let (out, on_take) = handoff(value, acker);
-                        acks.on_take = on_take;
-                        let mut send = tx.send(out);
+                        let mut send = tx.send((handoff.wrap)(value, acker));
                         // The first poll queues the value on the channel, or hands it to a
                         // receiver that is waiting already.
-                        match poll_fn(|cx| Poll::Ready(Pin::new(&mut send).poll(cx))).await {
+                        match poll_once(&mut send).await {
                             Poll::Ready(Ok(())) => acks.taken(reply).await,
                             Poll::Ready(Err(_)) => {
                                 refused = Some(reply);
@@ -188,7 +195,7 @@ pub(crate) async fn bridge<T, C, Out>(
     // that shows its send complete here. The rest, and a refused one, are handed back.
     let mut untaken: Vec<Option<Subject>> = refused.into_iter().collect();
     for (mut send, reply) in offered.into_iter().zip(replies) {
-        match poll_fn(|cx| Poll::Ready(Pin::new(&mut send).poll(cx))).await {
+        match poll_once(&mut send).await {
             Poll::Ready(Ok(())) => acks.taken(reply).await,
             Poll::Ready(Err(_)) | Poll::Pending => untaken.push(reply),
         }
@@ -211,6 +218,12 @@ pub(crate) async fn bridge<T, C, Out>(
             }
         }
     }
+}
+
+/// Polls `fut` once with the bridge's own waker (a later wake reaches the bridge) and answers
+/// at once, ready or not.
+async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
+    poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
 }
 
 /// How the bridge acknowledges the values it held: by publishing to each message's reply

@@ -158,14 +158,12 @@ impl<F: Future> GoFuture<F> {
         name: Option<Arc<str>>,
         location: &'static Location<'static>,
     ) -> Self {
+        if GROUP.get() != 0 {
+            return GoFuture::new(fut, Info::new(Kind::Task, name, location));
+        }
         registry::install_observer();
-        let group = GROUP.get();
         let parent = registry::current_id().unwrap_or(0);
         let id = registry::next_id();
-        if group != 0 {
-            let info = Info::with_id(Kind::Task, id, name, location, parent, group);
-            return GoFuture::new(fut, info);
-        }
         GoFuture {
             fut,
             span: boxed_span(id, name.as_deref(), location),
@@ -224,8 +222,9 @@ impl<F: Future> Future for GoFuture<F> {
                     Ordering::Relaxed,
                 );
                 // Poll with the counting waker when it exists and forwards to the waker tokio
-                // gave us. The first poll, and polls by an unusual executor whose waker
-                // changed, use tokio's waker directly ("uncounted": the deadlock detector
+                // gave us. The first poll of a goroutine registered from its start (main,
+                // blocking, a test's), and polls by an unusual executor whose waker changed,
+                // use tokio's waker directly ("uncounted": the deadlock detector
                 // wakes such a goroutine once to get a counted poll before it trusts its
                 // state).
                 let counted = match (r.waker.as_ref(), info.task_waker.get()) {
